@@ -1,0 +1,317 @@
+// ptp/regularizer.hpp — composing stages into one training step (PAPER.md §2):
+//   x̃ = text_perturb(x);  e = embed(x̃);  δ = embedding_perturb(e)
+//   L = objective(L(e), L(e + δ));  θ's gradient accumulates ∇_θ L
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "ptp/backend.hpp"
+#include "ptp/concepts.hpp"
+#include "ptp/differentiable.hpp"
+#include "ptp/embedding/common.hpp"
+#include "ptp/losses.hpp"
+#include "ptp/mode.hpp"
+#include "ptp/objective.hpp"
+
+namespace ptp {
+
+/// No embedding-space stage: vanilla prompt tuning (one clean pass).
+struct no_embedding_perturbation {
+  using embedding_stage_tag = void;
+  static constexpr bool needs_clean_gradient = false;
+  [[nodiscard]] constexpr std::size_t passes() const { return 1; }
+};
+
+/// Thrown by the step when a loss or gradient is not finite; says which term and where.
+inline void require_finite(double loss, const std::string& term) {
+  if (!std::isfinite(loss)) throw non_finite_error("ptp: non-finite loss in the " + term + " term (" + std::to_string(loss) + ")");
+}
+
+/// What a stage sees of one training step: the batch's embeddings and mask, the clean
+/// gradient, and gradient oracles at perturbed points. Every gradient it hands out is
+/// already masked (padding/special/prompt positions are zero), and is checked for
+/// non-finite values, which raise non_finite_error naming the term.
+template <class F, class T, class M, class O>
+class step_context {
+ public:
+  using tensor_type = T;
+  step_context(F& f, const T& e, const M& mask, const O& obj) : f_(f), e_(e), mask_(mask), obj_(obj) {}
+
+  const T& embeddings() const { return e_; }
+  const M& mask() const { return mask_; }
+  double perturbed_weight() const { return obj_.perturbed_weight(); }
+  std::size_t passes() const { return passes_; }
+
+  /// ∇_e L at δ = 0 (computed by the clean pass when the stage asks for it).
+  const T& clean_gradient() const { return clean_grad_.value(); }
+
+  /// L(e + δ); writes the masked ∇_e into g and adds w·∇_θ L to θ's gradient.
+  double task_gradient(const T& delta, double w, T& g, const std::string& term) {
+    const T x = ops::add(e_, delta);
+    const double loss = differentiable_ref<F, T>(f_).evaluate_with_gradient(x, &g, w);
+    ++passes_;
+    finish_gradient(loss, g, term);
+    return loss;
+  }
+
+  /// symKL(p(e + δ) ‖ p(e).detach()) and its masked gradient in δ (SMART's ascent).
+  double kl_gradient(const T& delta, T& g, const std::string& term)
+    requires LogitModel<F, T>
+  {
+    const auto& zc = clean_logits();
+    const T x = ops::add(e_, delta);
+    const auto zq = f_.logits(x);
+    detail::logits_t<F, T> dzq;
+    const double kl = losses::sym_kl(zq, zc, &dzq, static_cast<detail::logits_t<F, T>*>(nullptr));
+    f_.logits_backward(x, dzq, &g, 0.0);
+    ++passes_;
+    finish_gradient(kl, g, term);
+    return kl;
+  }
+
+  /// The clean logits, computed once per step.
+  const auto& clean_logits()
+    requires LogitModel<F, T>
+  {
+    if (!clean_logits_) {
+      clean_logits_.emplace(f_.logits(e_));
+      ++passes_;
+    }
+    return *clean_logits_;
+  }
+
+  // Used by the regularizer.
+  void set_clean_gradient(T g) { clean_grad_.emplace(std::move(g)); }
+  void count_pass() { ++passes_; }
+  void finish_gradient(double loss, T& g, const std::string& term) {
+    require_finite(loss, term);
+    if (!ops::all_finite(g)) throw non_finite_error("ptp: non-finite gradient in the " + term + " term");
+    ops::mask_and_scale(g, mask_);
+  }
+
+ private:
+  F& f_;
+  const T& e_;
+  const M& mask_;
+  const O& obj_;
+  std::optional<T> clean_grad_;
+  std::optional<typename detail::logits_or_void<F, T>::type> clean_logits_;
+  std::size_t passes_ = 0;
+};
+
+namespace detail {
+
+template <class S>
+concept is_objective = requires { typename S::objective_tag; };
+template <class S>
+concept is_embedding_stage = requires { typename S::embedding_stage_tag; };
+template <class S>
+concept has_default_objective = requires { typename S::default_objective; };
+template <class S>
+concept stage_needs_logits = requires { requires S::needs_logits; };
+
+}  // namespace detail
+
+/// Text stages (in order), one embedding stage and one objective, applied as one step.
+/// Build with ptp::regularizer(...); see DESIGN.md "How a user meets it".
+template <class Text, class Embedding, class Objective>
+class regularizer_t {
+ public:
+  using regularizer_tag = void;
+  using objective_type = Objective;
+  using embedding_type = Embedding;
+
+  regularizer_t(Text text, Embedding emb, Objective obj)
+      : text_(std::move(text)), embedding_(std::move(emb)), objective_(std::move(obj)) {}
+
+  const Embedding& embedding_stage() const { return embedding_; }
+  const Objective& objective() const { return objective_; }
+  const Text& text_stages() const { return text_; }
+
+  /// Applies the text stages in order (identity in eval mode or when there are none).
+  template <class Seq>
+  Seq perturb_text(Seq seq, generator& gen, mode m) const {
+    if (m == mode::eval) return seq;
+    std::apply([&](const auto&... s) { ((seq = s(std::move(seq), gen, m)), ...); }, text_);
+    return seq;
+  }
+
+  /// Model passes (forward + backward) one training step costs.
+  [[nodiscard]] std::size_t passes() const { return embedding_.passes(); }
+
+  /// One step's loss at embeddings e (B×L×d) under mask (B×L).
+  /// Training: evaluates the objective and ADDS its θ-gradient to f's parameters' gradient
+  /// (zero it before, step the optimizer after). Evaluation: the clean loss only, no
+  /// gradient, never perturbed. Non-finite losses/gradients raise non_finite_error.
+  /// @tparam F Differentiable<F, T> (LogitModel<F, T> too for consistency objectives or
+  ///           SMART/R3F stages).
+  template <class F, class T, class M>
+  double loss(F& f, const T& e, const M& mask, generator& gen, mode m = mode::train) const {
+    check::differentiable<F, T>();
+    ops::require_embedding_and_mask(e, mask, "ptp::regularizer::loss");
+    if (ops::shape(e)[0] == 0) throw std::invalid_argument("ptp::regularizer::loss: empty batch (B = 0)");
+    differentiable_ref<F, T> fd(f);
+    if (m == mode::eval) return fd.evaluate(e);
+    step_context<F, T, M, Objective> ctx(f, e, mask, objective_);
+    return train_loss(fd, ctx, gen);
+  }
+
+  /// As loss(), and also reports how many model passes the step took.
+  template <class F, class T, class M>
+  std::pair<double, std::size_t> loss_and_passes(F& f, const T& e, const M& mask, generator& gen) const {
+    check::differentiable<F, T>();
+    ops::require_embedding_and_mask(e, mask, "ptp::regularizer::loss");
+    differentiable_ref<F, T> fd(f);
+    step_context<F, T, M, Objective> ctx(f, e, mask, objective_);
+    const double l = train_loss(fd, ctx, gen);
+    return {l, ctx.passes()};
+  }
+
+ private:
+  template <class F, class T, class Ctx>
+  double train_loss(differentiable_ref<F, T>& fd, Ctx& ctx, generator& gen) const {
+    const T& e = ctx.embeddings();
+    if constexpr (std::is_same_v<Embedding, no_embedding_perturbation>) {
+      const double l = fd.evaluate_with_gradient(e, nullptr, 1.0);
+      require_finite(l, "clean");
+      return l;
+    } else if constexpr (std::is_same_v<Objective, objective::consistency>) {
+      return consistency_loss(fd.get(), ctx, gen);
+    } else {
+      double clean = 0;
+      const bool need_grad = Embedding::needs_clean_gradient;
+      const double cw = objective_.clean_weight();
+      if (need_grad || cw > 0) {
+        if (need_grad) {
+          T g = ops::zeros_like(e);
+          clean = fd.evaluate_with_gradient(e, &g, cw);
+          ctx.count_pass();
+          ctx.finish_gradient(clean, g, "clean");
+          ctx.set_clean_gradient(std::move(g));
+        } else {
+          clean = fd.evaluate_with_gradient(e, nullptr, cw);
+          ctx.count_pass();
+          require_finite(clean, "clean");
+        }
+      }
+      auto points = embedding_.perturb(ctx, gen);
+      double pert = 0;
+      for (auto& p : points) {
+        if (p.loss) {
+          pert += p.weight * *p.loss;
+          continue;
+        }
+        const T x = ops::add(e, *p.delta);
+        const double l = fd.evaluate_with_gradient(x, nullptr, objective_.perturbed_weight() * p.weight);
+        ctx.count_pass();
+        require_finite(l, "perturbed");
+        pert += p.weight * l;
+      }
+      return cw * clean + objective_.perturbed_weight() * pert;
+    }
+  }
+
+  // L = [CE(e)] + λ·symKL(p(e), p(e + δ)), gradient through both sides (R3F, SMART).
+  template <class F, class Ctx>
+  double consistency_loss(F& f, Ctx& ctx, generator& gen) const {
+    using T = typename Ctx::tensor_type;
+    static_assert(LogitModel<F, T>, "ptp::objective::consistency needs a LogitModel (logits + logits_backward)");
+    using Z = detail::logits_t<F, T>;
+    const T& e = ctx.embeddings();
+    const Z& zc = ctx.clean_logits();
+    auto points = embedding_.perturb(ctx, gen);
+    if (points.size() != 1 || !points.front().delta)
+      throw std::logic_error("ptp::objective::consistency: the stage must give exactly one δ (FreeLB cannot pair with it)");
+    const T x = ops::add(e, *points.front().delta);
+    const Z zq = f.logits(x);
+    Z dzc, dzq;
+    const double kl = losses::sym_kl(zc, zq, &dzc, &dzq);
+    require_finite(kl, "consistency (symmetric KL)");
+    const double lam = objective_.weight;
+    ops::scale(dzc, lam);
+    ops::scale(dzq, lam);
+    double ce = 0;
+    if (objective_.supervised) {
+      static_assert(requires { f.labels(); }, "ptp::objective::consistency{.supervised = true} needs f.labels() (use ptp::supervised)");
+      Z dce;
+      ce = losses::cross_entropy(zc, f.labels(), &dce);
+      require_finite(ce, "clean");
+      ops::axpy(dzc, 1.0, dce);
+    }
+    f.logits_backward(e, dzc, static_cast<T*>(nullptr), 1.0);
+    f.logits_backward(x, dzq, static_cast<T*>(nullptr), 1.0);
+    ctx.count_pass();
+    return ce + lam * kl;
+  }
+
+  Text text_;
+  Embedding embedding_;
+  Objective objective_;
+};
+
+namespace detail {
+
+template <class... S>
+constexpr std::size_t count_embedding = (std::size_t{0} + ... + (is_embedding_stage<S> ? 1 : 0));
+template <class... S>
+constexpr std::size_t count_objective = (std::size_t{0} + ... + (is_objective<S> ? 1 : 0));
+
+template <class S>
+auto as_tuple_if_text(S&& s) {
+  using U = std::remove_cvref_t<S>;
+  if constexpr (is_embedding_stage<U> || is_objective<U>) return std::tuple<>{};
+  else return std::tuple<U>{std::forward<S>(s)};
+}
+template <class S>
+auto as_tuple_if_embedding(S&& s) {
+  using U = std::remove_cvref_t<S>;
+  if constexpr (is_embedding_stage<U>) return std::tuple<U>{std::forward<S>(s)};
+  else return std::tuple<>{};
+}
+template <class S>
+auto as_tuple_if_objective(S&& s) {
+  using U = std::remove_cvref_t<S>;
+  if constexpr (is_objective<U>) return std::tuple<U>{std::forward<S>(s)};
+  else return std::tuple<>{};
+}
+
+}  // namespace detail
+
+/// Composes stages in data-flow order: any number of text stages, at most one embedding
+/// stage (none: vanilla), at most one objective (default: the stage's default_objective,
+/// else clean + 1·perturbed).
+/// @code
+///   auto reg = ptp::regularizer(
+///       ptp::embedding::pgd{.steps = 3, .step_size = 0.03, .epsilon = 0.3},
+///       ptp::objective::clean_plus_perturbed{.weight = 1.0});
+/// @endcode
+template <class... S>
+auto regularizer(S&&... stages) {
+  static_assert(detail::count_embedding<std::remove_cvref_t<S>...> <= 1,
+                "ptp::regularizer: at most one embedding-space stage");
+  static_assert(detail::count_objective<std::remove_cvref_t<S>...> <= 1, "ptp::regularizer: at most one objective");
+  auto text = std::tuple_cat(detail::as_tuple_if_text(stages)...);
+  auto emb_t = std::tuple_cat(detail::as_tuple_if_embedding(stages)...);
+  auto obj_t = std::tuple_cat(detail::as_tuple_if_objective(stages)...);
+  auto emb = [&] {
+    if constexpr (std::tuple_size_v<decltype(emb_t)> == 1) return std::get<0>(emb_t);
+    else return no_embedding_perturbation{};
+  }();
+  using E = decltype(emb);
+  auto obj = [&] {
+    if constexpr (std::tuple_size_v<decltype(obj_t)> == 1) return std::get<0>(obj_t);
+    else if constexpr (detail::has_default_objective<E>) return typename E::default_objective{};
+    else return objective::clean_plus_perturbed{};
+  }();
+  using O = decltype(obj);
+  return regularizer_t<decltype(text), E, O>(std::move(text), std::move(emb), std::move(obj));
+}
+
+}  // namespace ptp

@@ -1,6 +1,18 @@
-# ptp_add_adapter(<name> <dependency targets...>)
+# ptp_add_adapter(<name> [<dependency targets...>]
+#                 [PACKAGE <find_package arguments...>]
+#                 [PACKAGE_CODE <cmake code>])
 # One INTERFACE target ptp::<name> per backend, headers under adapters/<name>/include.
+#
+# How an installed ptp finds the adapter's dependency again (ptpConfig.cmake):
+#   PACKAGE       the arguments of the find_package call that found it here, e.g.
+#                 `PACKAGE Eigen3 3.3 NO_MODULE`; the first one is the package name.
+#   PACKAGE_CODE  for dependencies without a CMake package (pkg-config): code run by the
+#                 config that sets `_ptp_dep_found` and may use `${_ptp_quiet}` (QUIET
+#                 unless the adapter was asked for as a component).
+# Each adapter is exported on its own (ptp_<name>Targets.cmake), so a consumer that lacks
+# one adapter's dependency (Torch, say) can still use the core and the other adapters.
 function(ptp_add_adapter name)
+  cmake_parse_arguments(A "" "PACKAGE_CODE" "PACKAGE" ${ARGN})
   add_library(ptp_${name} INTERFACE)
   add_library(ptp::${name} ALIAS ptp_${name})
   set_target_properties(ptp_${name} PROPERTIES EXPORT_NAME ${name})
@@ -8,9 +20,35 @@ function(ptp_add_adapter name)
        ${PROJECT_SOURCE_DIR}/adapters/${name}/include/*.hpp)
   target_sources(ptp_${name} INTERFACE FILE_SET HEADERS
                  BASE_DIRS ${PROJECT_SOURCE_DIR}/adapters/${name}/include FILES ${_hdrs})
-  target_link_libraries(ptp_${name} INTERFACE ptp::ptp ${ARGN})
+  target_link_libraries(ptp_${name} INTERFACE ptp::ptp ${A_UNPARSED_ARGUMENTS})
+
+  if(A_PACKAGE)
+    list(GET A_PACKAGE 0 _pkg)
+    list(JOIN A_PACKAGE " " _args)
+    set(_code "find_package(${_args} \${_ptp_quiet})\nset(_ptp_dep_found \"\${${_pkg}_FOUND}\")")
+  elseif(DEFINED A_PACKAGE_CODE)
+    set(_code "${A_PACKAGE_CODE}")
+  else()
+    set(_code "set(_ptp_dep_found TRUE)")
+  endif()
+  set_property(GLOBAL PROPERTY PTP_ADAPTER_CONFIG_CODE_${name} "${_code}")
+
   set(PTP_ADAPTERS ${PTP_ADAPTERS} ${name} PARENT_SCOPE)
   set(_ptp_installed_targets ${_ptp_installed_targets} ptp_${name} PARENT_SCOPE)
+endfunction()
+
+# ptp_package_adapters_code(<out-var> <adapters...>)
+# The ptpConfig.cmake fragment that loads each installed adapter (used by the install rules).
+function(ptp_package_adapters_code out)
+  set(_text "")
+  foreach(a IN LISTS ARGN)
+    get_property(_code GLOBAL PROPERTY PTP_ADAPTER_CONFIG_CODE_${a})
+    if(NOT DEFINED _code OR _code STREQUAL "")
+      set(_code "set(_ptp_dep_found TRUE)")
+    endif()
+    string(APPEND _text "# ---- adapter ${a}\n_ptp_adapter_begin(${a})\n${_code}\n_ptp_adapter_end(${a})\n")
+  endforeach()
+  set(${out} "${_text}" PARENT_SCOPE)
 endfunction()
 
 # ptp_add_test(<name> SOURCES <files...> LIBS <targets...> [LABELS <labels...>])

@@ -321,35 +321,56 @@ template <class T>
 
 namespace detail_host {
 
+// Reductions keep 8 independent double partial sums (a fixed order, so every host backend
+// gets the same bits) which the compiler can keep in vector registers.
+template <class V>
+double sum_squares(const V* __restrict x, std::size_t n) {
+  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (std::size_t k = 0; k < 8; ++k) acc[k] += static_cast<double>(x[i + k]) * static_cast<double>(x[i + k]);
+  for (; i < n; ++i) acc[i % 8] += static_cast<double>(x[i]) * static_cast<double>(x[i]);
+  return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+}
+template <class V>
+double max_abs(const V* __restrict x, std::size_t n) {
+  V acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (std::size_t k = 0; k < 8; ++k) {
+      const V a = x[i + k] < V(0) ? -x[i + k] : x[i + k];
+      acc[k] = acc[k] < a ? a : acc[k];
+    }
+  for (; i < n; ++i) {
+    const V a = x[i] < V(0) ? -x[i] : x[i];
+    acc[i % 8] = acc[i % 8] < a ? a : acc[i % 8];
+  }
+  V m = acc[0];
+  for (std::size_t k = 1; k < 8; ++k) m = m < acc[k] ? acc[k] : m;
+  if (m != m) return m;  // NaN propagates
+  return static_cast<double>(m);
+}
+
 // One block of the fused ascent + projection; the block (≤ L×d) stays in cache between
-// its three sweeps, so main-memory traffic is that of the triad: read g, read δ, write δ.
+// its sweeps, so main-memory traffic is that of the triad: read g, read δ, write δ.
 template <class V>
 void ascent_block(V* __restrict d, const V* __restrict g, std::size_t n, double alpha, step_rule rule,
                   double eps, norm_type proj) {
   double gn = 0;
-  if (rule == step_rule::l2) {
-    for (std::size_t i = 0; i < n; ++i) gn += static_cast<double>(g[i]) * g[i];
-    gn = std::sqrt(gn);
-  } else if (rule == step_rule::linf) {
-    for (std::size_t i = 0; i < n; ++i) gn = std::max(gn, std::abs(static_cast<double>(g[i])));
-  }
+  if (rule == step_rule::l2) gn = std::sqrt(sum_squares(g, n));
+  else if (rule == step_rule::linf) gn = max_abs(g, n);
   const V a = static_cast<V>(rule == step_rule::sign ? alpha : alpha / std::max(gn, min_norm));
-  double dn = 0;
   if (rule == step_rule::sign) {
-    for (std::size_t i = 0; i < n; ++i) {
-      const V s = static_cast<V>((g[i] > V(0)) - (g[i] < V(0)));
-      d[i] += a * s;
-    }
+    for (std::size_t i = 0; i < n; ++i) d[i] += a * static_cast<V>((g[i] > V(0)) - (g[i] < V(0)));
   } else {
     for (std::size_t i = 0; i < n; ++i) d[i] += a * g[i];
   }
   if (eps <= 0) return;  // ε = 0: unbounded
   if (proj == norm_type::linf) {
     const V e = static_cast<V>(eps);
-    for (std::size_t i = 0; i < n; ++i) d[i] = std::clamp(d[i], -e, e);
+    for (std::size_t i = 0; i < n; ++i) d[i] = d[i] < -e ? -e : (d[i] > e ? e : d[i]);
   } else {
-    for (std::size_t i = 0; i < n; ++i) dn += static_cast<double>(d[i]) * d[i];
-    dn = std::sqrt(dn);
+    const double dn = std::sqrt(sum_squares(d, n));
     if (dn > eps) {
       const V f = static_cast<V>(eps / dn);
       for (std::size_t i = 0; i < n; ++i) d[i] *= f;

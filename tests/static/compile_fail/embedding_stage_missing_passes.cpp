@@ -1,0 +1,15 @@
+// expect: (required expression [^ ]*s\.passes\(\)[^ ]* is invalid|[^ ]*s\.passes\(\)[^ ]* would be invalid)
+// An embedding-space stage must say how many model passes a step costs (`passes()`).
+#include <cstddef>
+
+#include <ptp/concepts.hpp>
+
+struct my_noise {
+  using embedding_stage_tag = void;
+  double sigma = 0.1;
+#if !PTP_COMPILE_FAIL
+  std::size_t passes() const { return 2; }
+#endif
+};
+
+static_assert(ptp::EmbeddingPerturbation<my_noise>);

@@ -425,6 +425,25 @@ void project(T& delta, double eps, norm_type proj, granularity block) {
   }
 }
 
+/// t_b ← f_b·t_b for every block b of a granularity (one factor per block).
+template <class T>
+void scale_blocks(T& t, std::span<const double> factors, granularity block) {
+  if constexpr (requires { backend<T>::scale_blocks(t, factors, block); }) {
+    backend<T>::scale_blocks(t, factors, block);
+  } else {
+    const auto [nb, bs] = detail::blocks_of(shape(t), block);
+    if (factors.size() != nb)
+      throw shape_error("ptp::ops::scale_blocks: " + std::to_string(factors.size()) + " factors for " +
+                        std::to_string(nb) + " blocks of " + to_string(shape(t)));
+    auto* p = backend<T>::data(t);
+    using V = typename backend<T>::value_type;
+    for (std::size_t b = 0; b < nb; ++b) {
+      const V f = static_cast<V>(factors[b]);
+      for (std::size_t i = 0; i < bs; ++i) p[b * bs + i] *= f;
+    }
+  }
+}
+
 /// δ ← δ / max(‖δ‖∞ per token, 1e-6): SMART's per-token normalisation (mt-dnn's default).
 template <class T>
 void normalize_per_token_linf(T& delta, double floor = 1e-6) {

@@ -14,6 +14,7 @@
 #include "ptp/embedding/r3f.hpp"
 #include "ptp/embedding/smart.hpp"
 #include "ptp/embedding/uniform.hpp"
+#include "ptp/landscape.hpp"
 #include "ptp/losses.hpp"
 #include "ptp/mode.hpp"
 #include "ptp/objective.hpp"

@@ -1,0 +1,149 @@
+// Parity of ptp's tokenizers with Hugging Face `tokenizers` on every FewGLUE text.
+// The reference (ids, type ids, char offsets, word ids) is written by hf_reference.py
+// (CTest fixture tokenizers_hf_reference) into $PTP_TOKENIZERS_REFERENCE.
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "catch.hpp"
+#include "ptp/text/tokenizers/bpe.hpp"
+#include "ptp/text/tokenizers/concepts.hpp"
+#include "ptp/text/tokenizers/unigram.hpp"
+#include "ptp/text/tokenizers/wordpiece.hpp"
+
+namespace {
+
+using nlohmann::json;
+
+std::string reference_dir() {
+  const char* d = std::getenv("PTP_TOKENIZERS_REFERENCE");
+  INFO("PTP_TOKENIZERS_REFERENCE is not set: run through ctest (fixture tokenizers_hf_reference)");
+  REQUIRE(d != nullptr);
+  return d;
+}
+
+json load(const std::string& path) {
+  std::ifstream in(path);
+  INFO("missing reference file " << path << " (did tokenizers_hf_reference run and succeed?)");
+  REQUIRE(in.good());
+  return json::parse(in);
+}
+
+struct corpus {
+  std::vector<std::string> texts;
+  std::vector<std::pair<std::string, std::string>> pairs;
+  std::size_t fewglue_texts = 0;
+  std::size_t pair_max_length = 0;
+};
+
+const corpus& get_corpus() {
+  static const corpus c = [] {
+    const json j = load(reference_dir() + "/corpus.json");
+    corpus out;
+    out.texts = j.at("texts").get<std::vector<std::string>>();
+    for (const auto& p : j.at("pairs")) out.pairs.emplace_back(p.at(0).get<std::string>(), p.at(1).get<std::string>());
+    out.fewglue_texts = j.at("fewglue_texts").get<std::size_t>();
+    out.pair_max_length = j.at("pair_max_length").get<std::size_t>();
+    return out;
+  }();
+  return c;
+}
+
+std::string show(const ptp::text::encoding& e) {
+  std::ostringstream s;
+  for (std::size_t i = 0; i < e.size(); ++i)
+    s << e.ids[i] << "/" << e.type_ids[i] << "(" << e.offsets[i].first << "," << e.offsets[i].second << ")w" << e.word_ids[i] << " ";
+  return s.str();
+}
+
+std::string show(const json& r) {
+  std::ostringstream s;
+  for (std::size_t i = 0; i < r.at("ids").size(); ++i)
+    s << r["ids"][i] << "/" << r["type_ids"][i] << "(" << r["offsets"][i][0] << "," << r["offsets"][i][1] << ")w"
+      << r["words"][i] << " ";
+  return s.str();
+}
+
+bool same(const ptp::text::encoding& e, const json& r) {
+  const auto& ids = r.at("ids");
+  if (ids.size() != e.size()) return false;
+  for (std::size_t i = 0; i < e.size(); ++i) {
+    if (e.ids[i] != ids[i].get<std::uint32_t>() || e.type_ids[i] != r["type_ids"][i].get<std::uint32_t>() ||
+        e.offsets[i].first != r["offsets"][i][0].get<std::size_t>() ||
+        e.offsets[i].second != r["offsets"][i][1].get<std::size_t>() || e.word_ids[i] != r["words"][i].get<std::int32_t>())
+      return false;
+  }
+  return true;
+}
+
+// Encodes every text (alone, untruncated) and every pair (longest_first to 128) and
+// compares with the HF reference; prints "N texts, M mismatches".
+template <ptp::text::Tokenizer Tok>
+void check_parity(Tok tok, const std::string& name) {
+  const corpus& c = get_corpus();
+  const json ref = load(reference_dir() + "/ref_" + name + ".json");
+  REQUIRE(ref.at("single").size() == c.texts.size());
+  REQUIRE(ref.at("pair").size() == c.pairs.size());
+  std::size_t mismatches = 0, shown = 0;
+  tok.options().truncation.max_length = 0;
+  for (std::size_t i = 0; i < c.texts.size(); ++i) {
+    const auto e = tok.encode(c.texts[i]);
+    if (!same(e, ref["single"][i])) {
+      ++mismatches;
+      if (shown++ < 5)
+        std::cout << name << " mismatch on text " << i << ": " << json(c.texts[i]).dump() << "\n  ptp: " << show(e)
+                  << "\n  hf:  " << show(ref["single"][i]) << "\n";
+    }
+  }
+  std::size_t pair_mismatches = 0;
+  tok.options().truncation.max_length = c.pair_max_length;
+  for (std::size_t i = 0; i < c.pairs.size(); ++i) {
+    const auto e = tok.encode(c.pairs[i].first, c.pairs[i].second);
+    if (!same(e, ref["pair"][i])) {
+      ++pair_mismatches;
+      if (shown++ < 10)
+        std::cout << name << " mismatch on pair " << i << "\n  ptp: " << show(e) << "\n  hf:  " << show(ref["pair"][i]) << "\n";
+    }
+  }
+  std::cout << name << ": " << c.texts.size() << " texts (" << c.fewglue_texts << " from FewGLUE), " << mismatches
+            << " mismatches; " << c.pairs.size() << " pairs (longest_first, max_length " << c.pair_max_length << "), "
+            << pair_mismatches << " mismatches\n";
+  CHECK(mismatches == 0);
+  CHECK(pair_mismatches == 0);
+}
+
+std::string minilm_dir() {
+  std::ifstream in(reference_dir() + "/minilm.txt");
+  REQUIRE(in.good());
+  std::string d;
+  std::getline(in, d);
+  return d;
+}
+
+}  // namespace
+
+TEST_CASE("WordPiece (all-MiniLM-L6-v2 tokenizer.json) matches HF tokenizers on FewGLUE", "[text][tokenizers][parity]") {
+  check_parity(ptp::text::load_wordpiece(minilm_dir() + "/tokenizer.json"), "minilm");
+}
+
+TEST_CASE("WordPiece (all-MiniLM-L6-v2 vocab.txt) matches HF tokenizers on FewGLUE", "[text][tokenizers][parity]") {
+  check_parity(ptp::text::load_wordpiece_vocab(minilm_dir() + "/vocab.txt"), "minilm");
+}
+
+TEST_CASE("byte-level BPE (tokenizer.json) matches HF tokenizers on FewGLUE", "[text][tokenizers][parity]") {
+  check_parity(ptp::text::load_bpe(reference_dir() + "/bpe/tokenizer.json"), "bpe");
+}
+
+TEST_CASE("byte-level BPE (vocab.json + merges.txt) matches HF tokenizers on FewGLUE", "[text][tokenizers][parity]") {
+  const std::string d = reference_dir() + "/bpe";
+  check_parity(ptp::text::load_bpe_files(d + "/vocab.json", d + "/merges.txt"), "bpe");
+}
+
+TEST_CASE("Unigram (tokenizer.json) matches HF tokenizers on FewGLUE", "[text][tokenizers][parity]") {
+  check_parity(ptp::text::load_unigram(reference_dir() + "/unigram/tokenizer.json"), "unigram");
+}

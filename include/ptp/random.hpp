@@ -68,7 +68,11 @@ struct generator {
   constexpr std::uint64_t below(std::uint64_t n) noexcept {
     const auto b = block(offset++);
     const std::uint64_t bits = (std::uint64_t{b[0]} << 32) | b[1];
-    return static_cast<std::uint64_t>((static_cast<unsigned __int128>(bits) * n) >> 64);
+    // high 64 bits of bits·n, portably (no __int128)
+    const std::uint64_t a_lo = bits & 0xFFFFFFFFu, a_hi = bits >> 32, n_lo = n & 0xFFFFFFFFu, n_hi = n >> 32;
+    const std::uint64_t lo_lo = a_lo * n_lo, hi_lo = a_hi * n_lo, lo_hi = a_lo * n_hi, hi_hi = a_hi * n_hi;
+    const std::uint64_t cross = (lo_lo >> 32) + (hi_lo & 0xFFFFFFFFu) + lo_hi;
+    return hi_hi + (hi_lo >> 32) + (cross >> 32);
   }
 
   /// Fills `out` with U(lo, hi); element i comes from block offset + i/4, lane i%4.

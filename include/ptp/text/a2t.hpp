@@ -1,0 +1,275 @@
+// ptp/text/a2t.hpp — A2T-style greedy word-substitution attack (PTP-ADV in text space,
+// PAPER.md §4).
+//
+// Yoo & Qi, "Towards Improving Adversarial Training of NLP Models" (Findings of EMNLP
+// 2021), TextAttack recipe `a2t_yoo_2021`: rank words by the gradient norm of the loss at
+// their embeddings, visit them in descending order and greedily replace each by its best
+// candidate, under constraints. Here, without a forward pass per candidate, "best" is the
+// HotFlip first-order loss increase (hotflip.hpp), and A2T's counter-fitted GloVe candidates
+// are replaced by any CandidateSource (WordNet synonyms, embedding neighbours).
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <concepts>
+#include <cstdint>
+#include <limits>
+#include <numeric>
+#include <ranges>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ptp/mode.hpp"
+#include "ptp/text/candidates.hpp"
+#include "ptp/text/concepts.hpp"
+#include "ptp/text/hotflip.hpp"
+#include "ptp/text/stopwords.hpp"
+#include "ptp/text/synonym.hpp"
+#include "ptp/text/wordnet.hpp"
+
+namespace ptp::text {
+
+/// Maps a word (as written, punctuation included) to its sub-token ids; an empty result
+/// means "not representable" and the word or candidate is skipped.
+/// @code  auto lookup = [&](std::string_view w) { return tokenizer.encode_word(w); };
+/// @endcode
+template <class L>
+concept TokenLookup = requires(const L& lookup, std::string_view word) {
+  // the attack needs the ids of the original word and of every candidate
+  { lookup(word) } -> std::convertible_to<std::vector<std::int64_t>>;
+};
+
+/// Maps a word to the set of its parts of speech (the POS-kept constraint).
+template <class P>
+concept PartOfSpeechTagger = requires(const P& tagger, std::string_view word) {
+  // A2T keeps the part of speech: word and candidate must share one
+  { tagger(word) } -> std::same_as<pos_set>;
+};
+
+/// Encodes a whole text into a vector (a sentence encoder: USE in A2T, any model here).
+template <class E>
+concept SentenceEncoder = requires(const E& encoder, const words& text) {
+  // the sentence-similarity constraint compares encodings by cosine
+  requires std::ranges::random_access_range<decltype(encoder(text))>;
+  requires std::floating_point<std::ranges::range_value_t<decltype(encoder(text))>>;
+};
+
+/// "No sentence encoder available": the sentence-cosine constraint is skipped.
+struct no_sentence_encoder {};
+
+/// The WordNet part-of-speech rule: a word's parts of speech are those under which Morphy
+/// finds it in WordNet (wordnet::parts_of_speech). A word WordNet does not know has an
+/// empty set and is never attacked (its part of speech cannot be kept verifiably).
+struct wordnet_pos_tagger {
+  wordnet db{};  ///< the database (shared handle)
+  [[nodiscard]] pos_set operator()(std::string_view word) const { return db.parts_of_speech(word); }
+};
+
+/// One replacement made by the attack.
+struct a2t_edit {
+  std::size_t word = 0;          ///< index of the word in the text
+  std::string before{};          ///< the original word
+  std::string after{};           ///< its replacement
+  double importance = 0.0;       ///< the word's gradient importance
+  double score = 0.0;            ///< HotFlip first-order loss increase of the swap
+  double embedding_cosine = 0.0; ///< cosine of the word's and the replacement's embeddings
+  double sentence_cosine = std::numeric_limits<double>::quiet_NaN();  ///< NaN without encoder
+};
+
+/// The attack's output.
+struct a2t_result {
+  words perturbed{};               ///< the text after the edits (same length, flags kept)
+  std::vector<a2t_edit> edits{};   ///< in the order they were made (descending importance)
+  std::vector<double> importance{};///< per word: Σ over its sub-tokens of ‖g_t‖
+  std::size_t budget = 0;          ///< max(⌈max_rate · #words⌉, min_words), capped at #words
+};
+
+/// The A2T attack's options and entry point.
+///
+/// For each word i, importance(i) = Σ_{t ∈ alignment[i]} ‖g_t‖ (L2 by default, L1 with
+/// `l1_importance`) — the gradient of the loss at the word's sub-token embeddings (PAPER.md
+/// §4: a word's importance is the sum over its sub-word tokens). Words are visited by
+/// descending importance (ties: lower index first); a word is eligible when it is not
+/// protected, not a stop word (stopwords.hpp, NLTK's English list), has a non-empty core
+/// after stripping punctuation, is known to the tagger, and is representable by `lookup`.
+/// Its candidates (`source.candidates(core, i, max_candidates)`, case pattern and
+/// punctuation re-applied) are kept when
+///   - the candidate is a single word (no space), differs from the word, and is representable;
+///   - POS kept: tagger(candidate) ∩ tagger(word) ≠ ∅;
+///   - embedding cosine ≥ min_embedding_cosine (0.8), between the mean input embeddings of
+///     the word's and the candidate's sub-tokens;
+///   - with `require_gain` (default): HotFlip score > 0 (the swap increases the loss to
+///     first order; hotflip_word_score).
+/// The best-scoring kept candidate is tried first; with a sentence encoder, a candidate is
+/// accepted only if cos(encoder(original), encoder(text with the swap and earlier edits))
+/// ≥ min_sentence_cosine (0.9), else the next one is tried. A word is changed at most once,
+/// and at most `budget` words are changed (A2T's MaxModificationRate: 10 %, at least 1).
+/// In mode::eval the text is returned unchanged with no edits (importance still computed).
+///
+/// Inputs: `token_gradients` is tokens × dim row-major (∂loss/∂embedding of each input
+/// token); `alignment[i]` lists the token rows of word i; `embeddings` is the model's input
+/// embedding matrix (vocab × dim). Only host spans: any backend can call it.
+/// @code
+///   ptp::text::a2t attack{};   // A2T defaults
+///   auto r = attack(text, grads, alignment, ptp::text::matrix_view<float>{emb, vocab, dim},
+///                   ptp::text::wordnet_candidates{.db = wn}, lookup,
+///                   ptp::text::wordnet_pos_tagger{wn}, ptp::mode::train);
+///   for (auto& e : r.edits) std::cout << e.before << " → " << e.after << '\n';
+/// @endcode
+struct a2t {
+  double max_rate = 0.1;               ///< at most ⌈max_rate · #words⌉ words changed …
+  std::size_t min_words = 1;           ///< … but at least this many may be
+  double min_embedding_cosine = 0.8;   ///< candidate-embedding cosine threshold
+  double min_sentence_cosine = 0.9;    ///< sentence-encoder cosine threshold (if an encoder is given)
+  std::size_t max_candidates = 50;     ///< candidates asked from the source per word (0: all)
+  bool require_gain = true;            ///< only swaps with a positive HotFlip score
+  bool l1_importance = false;          ///< importance by ‖g‖₁ instead of ‖g‖₂
+
+  /// The modification budget for a text of n words.
+  [[nodiscard]] std::size_t budget(std::size_t n) const noexcept {
+    const auto by_rate = static_cast<std::size_t>(std::ceil(max_rate * static_cast<double>(n) - 1e-9));
+    return std::min(n, std::max(by_rate, min_words));
+  }
+
+  template <class T, class Source, class Lookup, class Tagger, class Encoder = no_sentence_encoder>
+    requires CandidateSource<Source, std::string> && TokenLookup<Lookup> && PartOfSpeechTagger<Tagger> &&
+             (std::same_as<Encoder, no_sentence_encoder> || SentenceEncoder<Encoder>)
+  [[nodiscard]] a2t_result operator()(const words& text, std::span<const T> token_gradients,
+                                      std::span<const std::vector<std::size_t>> alignment, matrix_view<T> embeddings,
+                                      const Source& source, const Lookup& lookup, const Tagger& tagger, ptp::mode m,
+                                      const Encoder& encoder = {}) const {
+    detail::check_sequence(text, "a2t");
+    embeddings.validate("a2t");
+    const std::size_t n = text.size(), dim = embeddings.dim;
+    if (alignment.size() != n)
+      throw std::invalid_argument("a2t: alignment has " + std::to_string(alignment.size()) + " entries for " +
+                                  std::to_string(n) + " words");
+    if (dim == 0 || token_gradients.size() % dim != 0)
+      throw std::invalid_argument("a2t: token_gradients size is not a multiple of the embedding dim");
+    const std::size_t tokens = token_gradients.size() / dim;
+
+    a2t_result out{.perturbed = text, .edits = {}, .importance = std::vector<double>(n, 0.0), .budget = budget(n)};
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::size_t t : alignment[i]) {
+        if (t >= tokens)
+          throw std::out_of_range("a2t: word " + std::to_string(i) + " aligned to token " + std::to_string(t) +
+                                  " but there are " + std::to_string(tokens) + " gradient rows");
+        double s = 0;
+        for (std::size_t d = 0; d < dim; ++d) {
+          const double g = static_cast<double>(token_gradients[t * dim + d]);
+          s += l1_importance ? std::abs(g) : g * g;
+        }
+        out.importance[i] += l1_importance ? s : std::sqrt(s);
+      }
+    if (m == ptp::mode::eval || n == 0) return out;
+
+    std::vector<std::size_t> order(n);
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t a, std::size_t b) { return out.importance[a] > out.importance[b]; });
+
+    std::vector<double> original_encoding;
+    if constexpr (!std::same_as<Encoder, no_sentence_encoder>) original_encoding = encode(encoder, text);
+
+    std::vector<bool> changed(n, false);
+    std::vector<T> grads;  // the word's gradient rows, gathered
+    for (std::size_t i : order) {
+      if (out.edits.size() >= out.budget) break;
+      if (changed[i] || text.locked(i) || alignment[i].empty()) continue;
+      const auto parts = detail::split_punct(text.text[i]);
+      if (parts.core.empty() || is_stopword(parts.core)) continue;
+      const pos_set word_pos = tagger(parts.core);
+      if (word_pos.empty()) continue;
+      const std::vector<std::int64_t> from = lookup(std::string_view(text.text[i]));
+      if (from.empty() || !in_vocab(from, embeddings)) continue;
+      const std::vector<double> from_mean = mean_row(embeddings, from);
+
+      grads.clear();
+      for (std::size_t t : alignment[i])
+        grads.insert(grads.end(), token_gradients.begin() + static_cast<std::ptrdiff_t>(t * dim),
+                     token_gradients.begin() + static_cast<std::ptrdiff_t>((t + 1) * dim));
+
+      struct scored {
+        std::string word;
+        double score, cosine;
+      };
+      std::vector<scored> kept;
+      for (const candidate& c : source.candidates(std::string(parts.core), i, max_candidates)) {
+        if (c.word.empty() || c.word.find(' ') != std::string::npos || c.word.find('_') != std::string::npos) continue;
+        std::string rep = c.word;
+        detail::match_case(rep, parts.core);
+        if (equal_ci(rep, parts.core)) continue;
+        if (!tagger(c.word).intersects(word_pos)) continue;
+        std::string full = std::string(parts.lead) + rep + std::string(parts.trail);
+        const std::vector<std::int64_t> to = lookup(std::string_view(full));
+        if (to.empty() || !in_vocab(to, embeddings)) continue;
+        const double cosine = cos(from_mean, mean_row(embeddings, to));
+        if (!(cosine >= min_embedding_cosine)) continue;
+        const double score = hotflip_word_score(embeddings, std::span<const std::int64_t>(from),
+                                                std::span<const std::int64_t>(to), std::span<const T>(grads));
+        if (require_gain && !(score > 0)) continue;
+        if (std::any_of(kept.begin(), kept.end(), [&](const scored& k) { return k.word == full; })) continue;
+        kept.push_back({std::move(full), score, cosine});
+      }
+      std::stable_sort(kept.begin(), kept.end(), [](const scored& a, const scored& b) { return a.score > b.score; });
+
+      for (const scored& k : kept) {
+        double sentence = std::numeric_limits<double>::quiet_NaN();
+        if constexpr (!std::same_as<Encoder, no_sentence_encoder>) {
+          words trial = out.perturbed;
+          trial.text[i] = k.word;
+          sentence = cos(original_encoding, encode(encoder, trial));
+          if (!(sentence >= min_sentence_cosine)) continue;
+        }
+        out.edits.push_back(a2t_edit{.word = i, .before = text.text[i], .after = k.word,
+                                     .importance = out.importance[i], .score = k.score,
+                                     .embedding_cosine = k.cosine, .sentence_cosine = sentence});
+        out.perturbed.text[i] = k.word;
+        changed[i] = true;
+        break;
+      }
+    }
+    return out;
+  }
+
+ private:
+  template <class E>
+  static std::vector<double> encode(const E& encoder, const words& w) {
+    const auto v = encoder(w);
+    return std::vector<double>(std::ranges::begin(v), std::ranges::end(v));
+  }
+  template <class T>
+  static bool in_vocab(const std::vector<std::int64_t>& ids, matrix_view<T> e) noexcept {
+    return std::all_of(ids.begin(), ids.end(),
+                       [&](std::int64_t id) { return id >= 0 && static_cast<std::size_t>(id) < e.rows; });
+  }
+  template <class T>
+  static std::vector<double> mean_row(matrix_view<T> e, const std::vector<std::int64_t>& ids) {
+    std::vector<double> m(e.dim, 0.0);
+    for (std::int64_t id : ids) {
+      const auto r = e.row(static_cast<std::size_t>(id));
+      for (std::size_t d = 0; d < e.dim; ++d) m[d] += static_cast<double>(r[d]);
+    }
+    for (auto& x : m) x /= static_cast<double>(ids.size());
+    return m;
+  }
+  static double cos(const std::vector<double>& a, const std::vector<double>& b) {
+    if (a.size() != b.size()) throw std::invalid_argument("a2t: encodings of different sizes");
+    double ab = 0, aa = 0, bb = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      ab += a[i] * b[i];
+      aa += a[i] * a[i];
+      bb += b[i] * b[i];
+    }
+    return aa == 0 || bb == 0 ? 0.0 : ab / std::sqrt(aa * bb);
+  }
+  static bool equal_ci(std::string_view a, std::string_view b) noexcept {
+    return a.size() == b.size() &&
+           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return detail::wn::lower(x) == detail::wn::lower(y); });
+  }
+};
+
+}  // namespace ptp::text

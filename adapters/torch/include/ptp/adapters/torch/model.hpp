@@ -1,0 +1,239 @@
+// ptp/adapters/torch/model.hpp — ptp::torch::autograd_model: any LibTorch forward function
+// (embeddings B×L×d + attention mask → logits B×C), its trainable parameters and the batch's
+// labels, seen by the core as a Differentiable and a LogitModel, gradients by autograd.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ptp/adapters/torch/backend.hpp"
+#include "ptp/concepts.hpp"
+
+namespace ptp::torch {
+
+/// Puts modules in evaluation mode (dropout off) for its lifetime, then restores each one's
+/// previous mode. Used by autograd_model::evaluate; usable on its own.
+/// @code
+///   { ptp::torch::eval_scope scope({backbone.ptr(), prompt.ptr()}); auto z = net(x, mask); }
+/// @endcode
+class eval_scope {
+ public:
+  explicit eval_scope(std::vector<std::shared_ptr<::torch::nn::Module>> modules) : modules_(std::move(modules)) {
+    for (auto& m : modules_) {
+      was_training_.push_back(m->is_training());
+      m->eval();
+    }
+  }
+  ~eval_scope() {
+    for (std::size_t i = 0; i < modules_.size(); ++i) modules_[i]->train(was_training_[i]);
+  }
+  eval_scope(const eval_scope&) = delete;
+  eval_scope& operator=(const eval_scope&) = delete;
+
+ private:
+  std::vector<std::shared_ptr<::torch::nn::Module>> modules_;
+  std::vector<bool> was_training_;
+};
+
+/// The forward function an autograd_model wraps: (embeddings B×L×d, attention mask B×L) →
+/// logits B×C. It typically joins a prompt (soft_prompt::join, or a deep prefix) and runs
+/// a frozen backbone; anything differentiable by autograd will do.
+using forward_function = std::function<at::Tensor(const at::Tensor& embeddings, const at::Tensor& attention_mask)>;
+
+/// Options of an autograd_model.
+struct autograd_model_options {
+  /// Forward graphs kept for logits_backward (keyed by the input tensor's identity and
+  /// version); 4 covers SMART/R3F's clean + perturbed pairs. 0 disables the cache.
+  std::size_t graph_cache = 4;
+  /// Modules switched to eval mode (dropout off) by evaluate() and predict().
+  std::vector<std::shared_ptr<::torch::nn::Module>> modules = {};
+};
+
+/// A LibTorch model as a ptp Differentiable and LogitModel.
+///  * evaluate(e)                      mean cross-entropy, no graph (NoGradGuard), modules in
+///                                     eval mode: evaluation is deterministic and unperturbed
+///  * evaluate_with_gradient(e, g, w)  ∇_e L into *g (if g) by autograd, and w·∇_θ L ADDED to
+///                                     each trainable parameter's .grad (nothing when w = 0)
+///  * logits(e)                        B×C logits in training mode; the graph is cached so
+///  * logits_backward(e, dz, g, w)     does not recompute the forward pass for the same e
+///  * labels()                         host labels (consistency objectives)
+/// Inputs are detached before the forward pass unless they require grad themselves (an
+/// upstream trainable embedding), in which case the graph flows into them as well; δ is
+/// always a constant (backend add() detaches it).
+/// @code
+///   auto f = ptp::torch::autograd_model(
+///       [&](const at::Tensor& e, const at::Tensor& m) { return net(prompt->join(e), prompt->join_mask(m)); },
+///       prompt->parameters(), attention_mask, labels);
+///   double loss = reg.loss(f, e, perturbation_mask, gen);
+/// @endcode
+class autograd_model {
+ public:
+  autograd_model(forward_function forward, std::vector<at::Tensor> parameters, at::Tensor attention_mask = {},
+                 at::Tensor labels = {}, autograd_model_options options = {})
+      : forward_(std::move(forward)), params_(std::move(parameters)), options_(std::move(options)) {
+    if (!forward_) throw std::invalid_argument("ptp::torch::autograd_model: empty forward function");
+    set_batch(std::move(attention_mask), std::move(labels));
+  }
+
+  /// A new batch: its attention mask (B×L, passed to the forward function) and labels (B,
+  /// int64; may be undefined for label-free consistency). Clears the graph cache.
+  void set_batch(at::Tensor attention_mask, at::Tensor labels) {
+    mask_ = std::move(attention_mask);
+    labels_dev_ = labels.defined() ? labels.to(at::kLong) : at::Tensor();
+    labels_host_.clear();
+    if (labels_dev_.defined()) {
+      if (labels_dev_.dim() != 1) throw shape_error("ptp::torch::autograd_model: labels must be a 1-D tensor of B class ids");
+      auto h = labels_dev_.cpu().contiguous();
+      labels_host_.assign(h.data_ptr<std::int64_t>(), h.data_ptr<std::int64_t>() + h.numel());
+    }
+    cache_.clear();
+  }
+
+  const at::Tensor& attention_mask() const { return mask_; }
+  std::span<const std::int64_t> labels() const { return labels_host_; }
+  const std::vector<at::Tensor>& parameters() const { return params_; }
+  void clear_cache() { cache_.clear(); }
+  /// Forward passes run so far (a check that the cache saves work).
+  std::size_t forward_passes() const { return forwards_; }
+
+  /// Mean cross-entropy at e without any graph, modules in eval mode.
+  double evaluate(const at::Tensor& e) {
+    ::torch::NoGradGuard ng;
+    return loss_of(predict(e)).item<double>();
+  }
+
+  /// Logits at e in evaluation mode (no graph, dropout off).
+  at::Tensor predict(const at::Tensor& e) {
+    ::torch::NoGradGuard ng;
+    eval_scope scope(options_.modules);
+    ++forwards_;
+    return forward_(e.detach(), mask_);
+  }
+
+  /// The loss at e; ∇_e into *g when g, w·∇_θ added to the parameters' .grad.
+  double evaluate_with_gradient(const at::Tensor& e, at::Tensor* g, double w) {
+    auto x = input(e, g != nullptr);
+    ++forwards_;
+    const auto z = forward_(x, mask_);
+    const auto loss = loss_of(z);
+    backward(loss, at::Tensor(), x, e, g, w);
+    return loss.item<double>();
+  }
+
+  /// Training-mode logits (detached); the graph stays cached for logits_backward(e, …).
+  at::Tensor logits(const at::Tensor& e) {
+    auto x = input(e, true);
+    ++forwards_;
+    auto z = forward_(x, mask_);
+    if (options_.graph_cache > 0 && z.requires_grad()) {
+      if (cache_.size() >= options_.graph_cache) cache_.pop_front();
+      cache_.push_back({e, e._version(), x, z});
+    }
+    return z.detach();
+  }
+
+  /// Vector–Jacobian product with dz (B×C): ∇_e into *g when g, w·∇_θ added to .grad.
+  /// Uses (and releases) the cached graph of logits(e) when there is one.
+  void logits_backward(const at::Tensor& e, const at::Tensor& dz, at::Tensor* g, double w) {
+    at::Tensor x, z;
+    for (auto it = cache_.begin(); it != cache_.end(); ++it) {
+      if (it->key.is_same(e) && it->version == e._version()) {
+        x = it->x;
+        z = it->z;
+        cache_.erase(it);
+        break;
+      }
+    }
+    if (!z.defined()) {
+      x = input(e, true);
+      ++forwards_;
+      z = forward_(x, mask_);
+    }
+    backward(z, dz, x, e, g, w);
+  }
+
+ private:
+  struct cached {
+    at::Tensor key;
+    std::int64_t version;
+    at::Tensor x, z;
+  };
+
+  // The tensor the forward pass sees: e itself when it carries a graph, else a detached
+  // leaf that records ∇_e when asked.
+  static at::Tensor input(const at::Tensor& e, bool need_grad) {
+    if (e.requires_grad()) return e;
+    auto x = e.detach();
+    if (need_grad) x.requires_grad_(true);
+    return x;
+  }
+
+  at::Tensor loss_of(const at::Tensor& z) const {
+    if (!labels_dev_.defined()) throw std::logic_error("ptp::torch::autograd_model: this batch has no labels (set_batch)");
+    if (z.dim() != 2 || z.size(0) != labels_dev_.size(0))
+      throw shape_error("ptp::torch::autograd_model: logits " + to_string(backend<at::Tensor>::shape(z)) + " for " +
+                        std::to_string(labels_dev_.size(0)) + " labels");
+    return at::cross_entropy_loss(torch::detail::loss_dtype(z), labels_dev_.to(z.device()));
+  }
+
+  // One backward pass from `out` (with grad_output dz, or none for a scalar loss) into the
+  // inputs that were asked for.
+  void backward(const at::Tensor& out, const at::Tensor& dz, const at::Tensor& x, const at::Tensor& e, at::Tensor* g,
+                double w) {
+    std::vector<at::Tensor> inputs;
+    const bool want_e = g != nullptr && x.requires_grad();
+    if (want_e) inputs.push_back(x);
+    std::vector<std::size_t> which;
+    if (w != 0)
+      for (std::size_t i = 0; i < params_.size(); ++i)
+        if (params_[i].requires_grad()) {
+          inputs.push_back(params_[i]);
+          which.push_back(i);
+        }
+    if (inputs.empty() || !out.requires_grad()) {
+      if (g) *g = backend<at::Tensor>::zeros_like(e);
+      return;
+    }
+    std::vector<at::Tensor> grad_out;
+    if (dz.defined()) grad_out.push_back(dz.detach().to(out.device(), out.scalar_type()));
+    auto grads = ::torch::autograd::grad({out}, inputs, grad_out, /*retain_graph=*/false, /*create_graph=*/false,
+                                         /*allow_unused=*/true);
+    std::size_t k = 0;
+    if (want_e) {
+      const auto& ge = grads[k++];
+      *g = ge.defined() ? ge.detach().contiguous() : backend<at::Tensor>::zeros_like(e);
+    } else if (g) {
+      *g = backend<at::Tensor>::zeros_like(e);
+    }
+    ::torch::NoGradGuard ng;
+    for (std::size_t i : which) {
+      const auto& gp = grads[k++];
+      if (!gp.defined()) continue;
+      auto& p = params_[i];
+      if (p.grad().defined()) p.mutable_grad().add_(gp, w);
+      else p.mutable_grad() = gp * w;
+    }
+  }
+
+  forward_function forward_;
+  std::vector<at::Tensor> params_;
+  autograd_model_options options_;
+  at::Tensor mask_, labels_dev_;
+  std::vector<std::int64_t> labels_host_;
+  std::deque<cached> cache_;
+  std::size_t forwards_ = 0;
+};
+
+static_assert(ptp::Differentiable<autograd_model, at::Tensor>);
+static_assert(ptp::LogitModel<autograd_model, at::Tensor>);
+
+}  // namespace ptp::torch

@@ -1,0 +1,216 @@
+// ptp/adapters/torch/training.hpp — one call per training step, the optimizer and schedule
+// the P-tuning recipes use (AdamW, linear warm-up then linear decay), and atomic checkpoints.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ptp/adapters/torch/backend.hpp"
+#include "ptp/mode.hpp"
+#include "ptp/random.hpp"
+#include "ptp/regularizer.hpp"
+
+namespace ptp::torch {
+
+/// AdamW settings (defaults: PyTorch's, with P-tuning v2's weight decay 0.01 — override).
+struct adamw_options {
+  double lr = 1e-2;
+  double weight_decay = 0.01;
+  double beta1 = 0.9, beta2 = 0.999;
+  double eps = 1e-8;
+};
+
+/// AdamW over `params` (the prompt's, plus any head the recipe trains).
+inline std::unique_ptr<::torch::optim::AdamW> adamw(std::vector<at::Tensor> params, adamw_options o = {}) {
+  return std::make_unique<::torch::optim::AdamW>(
+      std::move(params),
+      ::torch::optim::AdamWOptions(o.lr).weight_decay(o.weight_decay).betas({o.beta1, o.beta2}).eps(o.eps));
+}
+
+/// Linear warm-up from 0 to each group's base lr over `warmup` steps, then linear decay to 0
+/// at `total` steps (Hugging Face's get_linear_schedule_with_warmup, which P-tuning v2 uses):
+///   factor(s) = s / max(1, warmup)                            for s < warmup
+///             = max(0, (total − s) / max(1, total − warmup))   otherwise
+/// Construction sets lr = base·factor(0); step() advances s by one and sets base·factor(s).
+class linear_warmup_decay {
+ public:
+  linear_warmup_decay(::torch::optim::Optimizer& opt, std::int64_t warmup, std::int64_t total)
+      : opt_(opt), warmup_(warmup), total_(total) {
+    if (warmup < 0 || total < 0) throw std::invalid_argument("ptp::torch::linear_warmup_decay: negative step count");
+    for (auto& g : opt_.param_groups()) base_.push_back(g.options().get_lr());
+    apply();
+  }
+  /// One optimizer step done: move the schedule on.
+  void step() {
+    ++step_;
+    apply();
+  }
+  [[nodiscard]] double factor(std::int64_t s) const {
+    if (s < warmup_) return static_cast<double>(s) / static_cast<double>(std::max<std::int64_t>(1, warmup_));
+    return std::max(0.0, static_cast<double>(total_ - s) / static_cast<double>(std::max<std::int64_t>(1, total_ - warmup_)));
+  }
+  [[nodiscard]] std::int64_t steps_taken() const { return step_; }
+  /// Restores the position (checkpoints).
+  void set_steps_taken(std::int64_t s) {
+    step_ = s;
+    apply();
+  }
+  [[nodiscard]] const std::vector<double>& base_lrs() const { return base_; }
+
+ private:
+  void apply() {
+    auto& groups = opt_.param_groups();
+    for (std::size_t i = 0; i < groups.size() && i < base_.size(); ++i) groups[i].options().set_lr(base_[i] * factor(step_));
+  }
+  ::torch::optim::Optimizer& opt_;
+  std::int64_t warmup_, total_, step_ = 0;
+  std::vector<double> base_;
+};
+
+/// One training step: zero the gradients, reg.loss (training mode: clean and perturbed
+/// terms, θ-gradients accumulated), optimizer step, schedule step. Returns the loss.
+/// @tparam F  a Differentiable on torch tensors (ptp::torch::autograd_model)
+/// @code
+///   auto f = ptp::torch::autograd_model(forward, prompt->parameters(), attention_mask, labels);
+///   double loss = ptp::torch::train_step(reg, f, e, perturb_mask, gen, *opt, &sched);
+/// @endcode
+template <class Reg, class F>
+double train_step(const Reg& reg, F& model, const at::Tensor& embeddings, const at::Tensor& perturbation_mask,
+                  generator& gen, ::torch::optim::Optimizer& optimizer, linear_warmup_decay* schedule = nullptr) {
+  optimizer.zero_grad();
+  const double loss = reg.loss(model, embeddings, perturbation_mask, gen, mode::train);
+  optimizer.step();
+  if (schedule) schedule->step();
+  return loss;
+}
+
+/// The same step with the regularizer's text stages first: `seq` (token ids, words…) goes
+/// through reg.perturb_text, then `prepare(perturbed)` returns what the step needs —
+/// a struct with members `model`, `embeddings` and `mask` (e.g. an autograd_model made for
+/// the perturbed batch, its embeddings and its perturbation mask).
+template <class Reg, class Seq, class Prepare>
+double train_step_text(const Reg& reg, Seq seq, Prepare&& prepare, generator& gen, ::torch::optim::Optimizer& optimizer,
+                       linear_warmup_decay* schedule = nullptr) {
+  auto perturbed = reg.perturb_text(std::move(seq), gen, mode::train);
+  auto batch = std::forward<Prepare>(prepare)(std::move(perturbed));
+  return train_step(reg, batch.model, batch.embeddings, batch.mask, gen, optimizer, schedule);
+}
+
+namespace detail {
+
+// fsync a path (file or directory); best effort on directories.
+inline void sync_path(const std::filesystem::path& p, bool required) {
+  const int fd = ::open(p.c_str(), O_RDONLY);
+  if (fd < 0) {
+    if (required) throw std::runtime_error("ptp::torch checkpoint: cannot reopen " + p.string() + " to sync it");
+    return;
+  }
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0 && required) throw std::runtime_error("ptp::torch checkpoint: fsync failed for " + p.string());
+}
+
+inline at::Tensor generator_state(const generator& g) {
+  return at::tensor(std::vector<std::int64_t>{static_cast<std::int64_t>(g.seed), static_cast<std::int64_t>(g.stream),
+                                              static_cast<std::int64_t>(g.offset)},
+                    at::kLong);
+}
+
+}  // namespace detail
+
+/// What a checkpoint holds besides the prompt: the optimizer (moments, step counts), the
+/// schedule's position, ptp's generator and the epoch/step the caller is at. Each pointer
+/// may be null (not saved / not restored).
+struct checkpoint_state {
+  ::torch::optim::Optimizer* optimizer = nullptr;
+  linear_warmup_decay* schedule = nullptr;
+  generator* gen = nullptr;
+  std::int64_t step = 0;  ///< the caller's global step (saved; set on load)
+};
+
+/// Saves `prompt` (any torch::nn::Module: its parameters and buffers) and `state` to `path`
+/// atomically: written to `path.tmp-<pid>`, flushed and fsync'd, then renamed over `path`
+/// (and the directory synced), so a crash leaves either the old or the new checkpoint.
+inline void save_checkpoint(const std::filesystem::path& path, const ::torch::nn::Module& prompt,
+                            const checkpoint_state& state = {}) {
+  ::torch::serialize::OutputArchive root, module_archive;
+  prompt.save(module_archive);
+  root.write("prompt", module_archive);
+  if (state.optimizer) {
+    ::torch::serialize::OutputArchive opt_archive;
+    state.optimizer->save(opt_archive);
+    root.write("optimizer", opt_archive);
+  }
+  if (state.schedule) root.write("schedule_step", at::tensor(std::vector<std::int64_t>{state.schedule->steps_taken()}, at::kLong));
+  if (state.gen) root.write("generator", detail::generator_state(*state.gen));
+  root.write("step", at::tensor(std::vector<std::int64_t>{state.step}, at::kLong));
+
+  const auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+  std::filesystem::create_directories(dir);
+  auto tmp = path;
+  tmp += ".tmp-" + std::to_string(::getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw std::runtime_error("ptp::torch::save_checkpoint: cannot write " + tmp.string());
+    root.save_to(out);
+    out.flush();
+    if (!out) throw std::runtime_error("ptp::torch::save_checkpoint: write failed for " + tmp.string());
+  }
+  detail::sync_path(tmp, true);
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::filesystem::remove(tmp);
+    throw std::runtime_error("ptp::torch::save_checkpoint: rename to " + path.string() + " failed: " + ec.message());
+  }
+  detail::sync_path(dir, false);
+}
+
+/// Loads a checkpoint written by save_checkpoint into `prompt` and whatever `state` points
+/// at; sets state.step. The prompt must have the saved structure.
+inline void load_checkpoint(const std::filesystem::path& path, ::torch::nn::Module& prompt, checkpoint_state& state) {
+  if (!std::filesystem::exists(path)) throw std::runtime_error("ptp::torch::load_checkpoint: no file " + path.string());
+  ::torch::serialize::InputArchive root, module_archive;
+  root.load_from(path.string());
+  root.read("prompt", module_archive);
+  prompt.load(module_archive);
+  if (state.optimizer) {
+    ::torch::serialize::InputArchive opt_archive;
+    if (!root.try_read("optimizer", opt_archive))
+      throw std::runtime_error("ptp::torch::load_checkpoint: " + path.string() + " has no optimizer state");
+    state.optimizer->load(opt_archive);
+  }
+  at::Tensor t;
+  if (state.schedule) {
+    if (!root.try_read("schedule_step", t)) throw std::runtime_error("ptp::torch::load_checkpoint: " + path.string() + " has no schedule");
+    state.schedule->set_steps_taken(t.item<std::int64_t>());
+  }
+  if (state.gen) {
+    if (!root.try_read("generator", t)) throw std::runtime_error("ptp::torch::load_checkpoint: " + path.string() + " has no generator");
+    auto a = t.contiguous();
+    const auto* p = a.data_ptr<std::int64_t>();
+    *state.gen = generator{.seed = static_cast<std::uint64_t>(p[0]), .stream = static_cast<std::uint64_t>(p[1]),
+                           .offset = static_cast<std::uint64_t>(p[2])};
+  }
+  root.read("step", t);
+  state.step = t.item<std::int64_t>();
+}
+
+/// Overload for a temporary state (prompt only, or pointers filled in place).
+inline void load_checkpoint(const std::filesystem::path& path, ::torch::nn::Module& prompt, checkpoint_state&& state = {}) {
+  load_checkpoint(path, prompt, state);
+}
+
+}  // namespace ptp::torch

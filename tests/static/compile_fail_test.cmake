@@ -2,7 +2,8 @@
 #   cmake -DPTP_BUILD_DIR=… -DPTP_CONFIG=… -DPTP_SOURCE=<case.cpp>
 #         -DPTP_CONTROL_TARGET=… -DPTP_FAIL_TARGET=… -P compile_fail_test.cmake
 # Passes when the control (PTP_COMPILE_FAIL=0) builds, the case (PTP_COMPILE_FAIL=1) does
-# not, and the case's diagnostics match the regex on its first line `// expect: <regex>`.
+# not, and the case's diagnostics match the regex on its first line `// expect: <regex>`
+# (and those of any `// expect:` lines right after it: all must match, in any order).
 # The regex is matched against the compiler's output only: build-tool lines are dropped and
 # the case's file name is replaced by <case>, so a different error cannot pass by
 # echoing the file name, the target name or the command line.
@@ -16,11 +17,17 @@ if(NOT PTP_CONFIG)
   set(PTP_CONFIG Release)
 endif()
 
-file(STRINGS ${PTP_SOURCE} first LIMIT_COUNT 1)
-if(NOT first MATCHES "^// expect: (.+)$")
+file(STRINGS ${PTP_SOURCE} head LIMIT_COUNT 8)
+set(expects "")
+foreach(line IN LISTS head)
+  if(NOT line MATCHES "^// expect: (.+)$")
+    break()
+  endif()
+  list(APPEND expects "${CMAKE_MATCH_1}")
+endforeach()
+if(NOT expects)
   message(FATAL_ERROR "${PTP_SOURCE}: the first line must be `// expect: <regex>`")
 endif()
-set(expect "${CMAKE_MATCH_1}")
 get_filename_component(case ${PTP_SOURCE} NAME_WE)
 
 function(build target)
@@ -62,7 +69,9 @@ endforeach()
 if(NOT diagnostics MATCHES "error")
   message(FATAL_ERROR "compile_fail [${case}]: the build failed without a compiler error:\n${out}")
 endif()
-if(NOT diagnostics MATCHES "${expect}")
-  message(FATAL_ERROR "compile_fail [${case}]: failed, but not with /${expect}/ — diagnostics:\n${diagnostics}")
-endif()
-message(STATUS "compile_fail [${case}]: failed as promised (/${expect}/)")
+foreach(expect IN LISTS expects)
+  if(NOT diagnostics MATCHES "${expect}")
+    message(FATAL_ERROR "compile_fail [${case}]: failed, but not with /${expect}/ -- diagnostics:\n${diagnostics}")
+  endif()
+  message(STATUS "compile_fail [${case}]: failed as promised (/${expect}/)")
+endforeach()

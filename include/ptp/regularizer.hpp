@@ -168,6 +168,7 @@ class regularizer_t {
   std::pair<double, std::size_t> loss_and_passes(F& f, const T& e, const M& mask, generator& gen) const {
     check::differentiable<F, T>();
     ops::require_embedding_and_mask(e, mask, "ptp::regularizer::loss");
+    if (ops::shape(e)[0] == 0) throw std::invalid_argument("ptp::regularizer::loss: empty batch (B = 0)");
     differentiable_ref<F, T> fd(f);
     step_context<F, T, M, Objective> ctx(f, e, mask, objective_);
     const double l = train_loss(fd, ctx, gen);
@@ -180,6 +181,7 @@ class regularizer_t {
     const T& e = ctx.embeddings();
     if constexpr (std::is_same_v<Embedding, no_embedding_perturbation>) {
       const double l = fd.evaluate_with_gradient(e, nullptr, 1.0);
+      ctx.count_pass();
       require_finite(l, "clean");
       return l;
     } else if constexpr (std::is_same_v<Objective, objective::consistency>) {

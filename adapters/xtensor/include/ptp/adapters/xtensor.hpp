@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <tuple>
 
 // xtensor ≥ 0.26 moved its headers under xtensor/containers/ etc.
 #if __has_include(<xtensor/containers/xtensor.hpp>)
@@ -25,7 +26,9 @@ struct xtensor_backend {
   static shape_type shape(const X& t) { return shape_type(t.shape().begin(), t.shape().end()); }
   static X zeros(const shape_type& s) {
     X t;
-    if constexpr (requires { X::rank; }) {
+    // Fixed rank (xt::xtensor: std::array shape). xt::xarray also has a `rank` member, equal
+    // to SIZE_MAX for its dynamic rank, so test the shape type instead.
+    if constexpr (requires { std::tuple_size<typename X::shape_type>::value; }) {
       if (s.size() != X::rank)
         throw shape_error("ptp::backend<xt::xtensor>: rank " + std::to_string(X::rank) + " tensor cannot take shape " + to_string(s));
       typename X::shape_type sh{};

@@ -6,7 +6,15 @@ Why: the tokenizers need Unicode general categories (letters, numbers, punctuati
 canonical (NFD) decomposition with marks removed (BERT's accent stripping). Generating
 them once at development time keeps the library free of any runtime dependency (ICU).
 
+Hugging Face `tokenizers` classifies characters for BERT with older Unicode tables than
+Python's (its BertNormalizer/BertPreTokenizer see characters assigned since then as
+unassigned: kept, not punctuation, not marks). When `tokenizers` is importable, the
+script probes it once per code point and emits that difference as two small range lists
+(bert_legacy_unassigned, bert_legacy_nonspacing) so WordPiece matches HF on every code
+point, not only on the characters of our test corpus.
+
 Usage: python3 tools/gen_unicode_tables.py > include/ptp/text/tokenizers/unicode_tables.hpp
+       (use the project venv's python to include the HF compatibility lists)
 The output is committed; rerun only to move to a newer Unicode version.
 """
 import sys
@@ -59,6 +67,73 @@ def strip_map():
     return out
 
 
+WHITE_SPACE = {*range(0x09, 0x0E), 0x20, 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x2028, 0x2029,
+               0x202F, 0x205F, 0x3000}
+
+
+def predicted_bert(cp, strip):
+    """What our rules (unicodedata categories) predict for HF's uncased BertNormalizer."""
+    c = chr(cp)
+    cat = unicodedata.category(c)
+    if cp in (0, 0xFFFD) or (cat in ("Cc", "Cf", "Co", "Cs") and c not in "\t\n\r"):
+        return []
+    if cp in WHITE_SPACE:
+        return [0x20]
+    out = []
+    for d in strip.get(cp, [cp]) if not (0xAC00 <= cp <= 0xD7A3) else [cp]:
+        if unicodedata.category(chr(d)) == "Mn" and cp not in strip:
+            continue
+        out.extend(ord(x) for x in chr(d).lower())
+    return out
+
+
+def to_ranges(cps):
+    ranges = []
+    for cp in sorted(cps):
+        if ranges and ranges[-1][1] == cp - 1:
+            ranges[-1][1] = cp
+        else:
+            ranges.append([cp, cp])
+    return ranges
+
+
+def hf_legacy(strip):
+    """Where HF's uncased BERT pipeline differs from the unicodedata rules: per code point
+    the exact normalised output, and the punctuation HF does not know."""
+    try:
+        from tokenizers import normalizers, pre_tokenizers
+    except ImportError:
+        sys.stderr.write("gen_unicode_tables.py: tokenizers not importable, no HF compatibility lists\n")
+        return [], [], []
+    norm = normalizers.BertNormalizer(lowercase=True, clean_text=True, handle_chinese_chars=False)
+    pre = pre_tokenizers.BertPreTokenizer()
+    strip_map = dict(strip)
+    overrides = []
+    for cp in range(0x80, MAX_CP):
+        if 0xD800 <= cp <= 0xDFFF or (0xAC00 <= cp <= 0xD7A3):
+            continue
+        hf = [ord(x) for x in norm.normalize_str(chr(cp))]
+        if hf != predicted_bert(cp, strip_map):
+            overrides.append((cp, hf))
+    kept = {cp for cp, seq in overrides if seq == [cp]}
+    # Punctuation as BertPreTokenizer sees it: probe "a c a c' a ..." in chunks; a
+    # punctuation character comes back as an isolated piece.
+    not_punct, extra_punct = set(), set()
+    cps = [cp for cp in range(0x80, MAX_CP) if not 0xD800 <= cp <= 0xDFFF and cp not in WHITE_SPACE]
+    for i in range(0, len(cps), 4096):
+        chunk = cps[i:i + 4096]
+        text = "a" + "a".join(chr(cp) for cp in chunk) + "a"
+        isolated = {ord(p[0]) for p, _ in pre.pre_tokenize_str(text) if len(p) == 1}
+        for cp in chunk:
+            ours = unicodedata.category(chr(cp)).startswith("P") and cp not in kept
+            theirs = cp in isolated
+            if ours and not theirs:
+                not_punct.add(cp)
+            elif theirs and not ours:
+                extra_punct.add(cp)
+    return overrides, to_ranges(not_punct), to_ranges(extra_punct)
+
+
 def emit_array(name, ctype, values, per_line=10):
     lines = [f"inline constexpr {ctype} {name}[] = {{"]
     for i in range(0, len(values), per_line):
@@ -102,6 +177,25 @@ def main():
     out.append(emit_array("strip_index", "strip_entry",
                           ["{0x%X, %d, %d}" % e for e in index], 6))
     out.append(emit_array("strip_data", "std::uint32_t", [f"0x{x:X}" for x in flat], 12))
+    overrides, not_punct, extra_punct = hf_legacy(strip)
+    out.append("\n/// HF `tokenizers` compatibility for BERT (probed at generation time): code points whose")
+    out.append("/// uncased BertNormalizer output differs from the unicodedata rules (HF's character tables")
+    out.append("/// are older for categories and newer for lower-casing), with HF's exact output (size 0:")
+    out.append("/// removed). `kept` = HF keeps the code point unchanged (it sees it as unassigned).")
+    out.append("struct bert_override { std::uint32_t cp; std::uint8_t size; bool kept; std::uint32_t out[2]; };")
+    rows = []
+    for cp, seq in overrides:
+        assert len(seq) <= 2, (hex(cp), seq)
+        pad = seq + [0] * (2 - len(seq))
+        rows.append("{0x%X, %d, %s, {0x%X, 0x%X}}" % (cp, len(seq), "true" if seq == [cp] else "false", *pad))
+    out.append(emit_array("bert_overrides", "bert_override", rows or ["{0x110000, 0, false, {0, 0}}"], 4))
+    out.append("/// Inclusive ranges of Unicode punctuation HF's BertPreTokenizer does not split on.")
+    out.append("struct cp_range { std::uint32_t first; std::uint32_t last; };")
+    out.append(emit_array("bert_not_punctuation", "cp_range",
+                          ["{0x%X, 0x%X}" % tuple(r) for r in not_punct] or ["{0x110000, 0x110000}"], 6))
+    out.append("/// Inclusive ranges of non-punctuation (today) that HF's BertPreTokenizer still splits on.")
+    out.append(emit_array("bert_extra_punctuation", "cp_range",
+                          ["{0x%X, 0x%X}" % tuple(r) for r in extra_punct] or ["{0x110000, 0x110000}"], 6))
     out.append("\n}  // namespace ptp::text::unicode_tables")
     sys.stdout.write("\n".join(out) + "\n")
 

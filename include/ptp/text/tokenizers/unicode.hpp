@@ -193,23 +193,45 @@ inline bool is_unicode_punctuation(char32_t c) noexcept {
   return g >= general_category::Pc && g <= general_category::Po;
 }
 
+namespace detail {
+inline bool in_ranges(std::span<const unicode_tables::cp_range> ranges, char32_t c) noexcept {
+  const auto it = std::upper_bound(ranges.begin(), ranges.end(), static_cast<std::uint32_t>(c),
+                                   [](std::uint32_t v, const auto& r) { return v < r.first; });
+  return it != ranges.begin() && c <= (it - 1)->last;
+}
+}  // namespace detail
+
+/// HF compatibility entry for `c` (see unicode_tables::bert_overrides), or nullptr.
+inline const unicode_tables::bert_override* bert_override_of(char32_t c) noexcept {
+  const auto& t = unicode_tables::bert_overrides;
+  const auto it = std::lower_bound(std::begin(t), std::end(t), static_cast<std::uint32_t>(c),
+                                   [](const auto& e, std::uint32_t v) { return e.cp < v; });
+  return it != std::end(t) && it->cp == c ? &*it : nullptr;
+}
+
 /// BERT's punctuation: every ASCII non-alphanumeric printable character (so $, +, <, =, >,
-/// ^, `, |, ~ count although Unicode calls them symbols) or any Unicode P* character.
+/// ^, `, |, ~ count although Unicode calls them symbols) or a Unicode P* character, as HF's
+/// (older) tables classify it.
 inline bool is_bert_punctuation(char32_t c) noexcept {
   if (c < 0x80) return (c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) || (c >= 123 && c <= 126);
-  return is_unicode_punctuation(c);
+  if (is_unicode_punctuation(c)) {
+    if (detail::in_ranges(unicode_tables::bert_not_punctuation, c)) return false;
+    const auto* o = bert_override_of(c);
+    return !(o && o->kept);
+  }
+  return detail::in_ranges(unicode_tables::bert_extra_punctuation, c);
 }
 
 /// BERT's whitespace: White_Space (tab, newline and carriage return included).
 constexpr bool is_bert_whitespace(char32_t c) noexcept { return is_white_space(c); }
 
-/// BERT's control characters: categories Cc, Cf, Cs, Co, Cn except tab, newline, carriage
-/// return (which BERT treats as whitespace). Cleaning removes them.
+/// BERT's control characters: categories Cc, Cf, Cs, Co except tab, newline, carriage
+/// return (which BERT treats as whitespace). Cleaning removes them. Unassigned code points
+/// (Cn) are kept, as HF does.
 inline bool is_bert_control(char32_t c) noexcept {
   if (c == '\t' || c == '\n' || c == '\r') return false;
   if (c < 0x80) return c < 0x20 || c == 0x7F;
-  const auto g = category(c);
-  return g == general_category::Cn || g >= general_category::Cc;
+  return category(c) >= general_category::Cc;
 }
 
 /// The CJK ideograph blocks BERT surrounds with spaces (tokenize_chinese_chars), exactly as

@@ -124,6 +124,19 @@ class wordpiece_model {
       const auto b = static_cast<std::uint32_t>(pos);
       char32_t c = utf8::decode_unchecked(text, pos);
       const auto e = static_cast<std::uint32_t>(pos);
+      if (c >= 0x80) {
+        // Characters HF's BERT tables classify differently from Unicode 14 (generated list).
+        if (const auto* o = bert_override_of(c)) {
+          if (o->kept || (no.clean_text && no.lowercase && strip_)) {
+            for (std::uint8_t k = 0; k < o->size; ++k) {
+              s.cps.push_back(o->out[k]);
+              s.ob.push_back(b);
+              s.oe.push_back(e);
+            }
+            continue;
+          }
+        }
+      }
       if (no.clean_text) {
         if (c == 0 || c == 0xFFFD || is_bert_control(c)) continue;
         if (is_white_space(c)) c = ' ';

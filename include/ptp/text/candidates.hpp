@@ -37,18 +37,46 @@ struct wordnet_candidates {
   /// At most k synonyms of `word` (k = 0: all), best first. `position` is ignored.
   [[nodiscard]] std::vector<candidate> candidates(std::string_view word, std::size_t position, std::size_t k) const {
     (void)position;
-    std::vector<std::string> syn = part ? db.synonyms(word, *part) : db.synonyms(word);
+    const auto views = kept(word, k);
     std::vector<candidate> out;
-    out.reserve(syn.size());
-    for (auto& s : syn) {
-      const bool multi = s.find('_') != std::string::npos;
-      if (multi && single_words_only) continue;
-      if (underscores_to_spaces) std::replace(s.begin(), s.end(), '_', ' ');
+    out.reserve(views.size());
+    for (std::string_view v : views) {
       const double score = 1.0 / static_cast<double>(out.size() + 1);
-      out.push_back(candidate{.word = std::move(s), .id = -1, .score = score});
-      if (k && out.size() == k) break;
+      out.push_back(candidate{.word = spelled(v), .id = -1, .score = score});
     }
     return out;
+  }
+
+  /// One candidate drawn uniformly from candidates(word, position, k) — the element at
+  /// index ⌊bits·n / 2^64⌋ — without building the others (synonym_substitution uses it);
+  /// nullopt when there is none.
+  [[nodiscard]] std::optional<std::string> sample(std::string_view word, std::size_t position, std::size_t k,
+                                                  std::uint64_t bits) const {
+    (void)position;
+    const auto views = kept(word, k);
+    if (views.empty()) return std::nullopt;
+    const auto i = detail::below_from(static_cast<std::uint32_t>(bits >> 32), static_cast<std::uint32_t>(bits),
+                                      views.size());
+    return spelled(views[i]);
+  }
+
+ private:
+  [[nodiscard]] std::vector<std::string_view> kept(std::string_view word, std::size_t k) const {
+    pos_set parts{0xF};
+    if (part) {
+      parts = {};
+      parts.insert(*part);
+    }
+    std::vector<std::string_view> v = db.synonym_views(word, parts);
+    if (single_words_only)
+      std::erase_if(v, [](std::string_view s) { return s.find('_') != std::string_view::npos; });
+    if (k && v.size() > k) v.resize(k);
+    return v;
+  }
+  [[nodiscard]] std::string spelled(std::string_view v) const {
+    std::string s(v);
+    if (underscores_to_spaces) std::replace(s.begin(), s.end(), '_', ' ');
+    return s;
   }
 };
 

@@ -1,6 +1,7 @@
 // ptp/text/masking.hpp — random token masking (PTP-RN in text space, PAPER.md §4).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -60,9 +61,14 @@ struct random_mask {
  private:
   template <class Locked, class Replace>
   void apply(std::size_t n, Locked locked, Replace replace, ptp::generator& gen) const {
+    // Same draws as detail::uniform_at(gen, offset, i), one Philox block per 4 positions.
     const std::uint64_t base = gen.offset;
-    for (std::size_t i = 0; i < n; ++i)
-      if (!locked(i) && detail::uniform_at(gen, base, i) < rate) replace(i);
+    for (std::size_t i0 = 0; i0 < n; i0 += 4) {
+      const auto b = gen.block(base + i0 / 4);
+      const std::size_t lanes = std::min<std::size_t>(4, n - i0);
+      for (std::size_t lane = 0; lane < lanes; ++lane)
+        if (ptp::uniform_open01(b[lane]) < rate && !locked(i0 + lane)) replace(i0 + lane);
+    }
     gen.offset += detail::blocks_for(n);
   }
 };

@@ -58,7 +58,10 @@ inline void match_case(std::string& s, std::string_view like) {
 /// the case pattern is copied (Capitalised, ALL CAPS), and multi-word synonyms bring spaces
 /// ("take a breath"), i.e. one `words` entry may hold several words afterwards.
 /// Randomness: word i reads block `gen.offset + i` (lane 0 decides, lanes 1–2 choose); the
-/// generator advances by n blocks. mode::eval or rate 0 → unchanged.
+/// generator advances by n blocks. mode::eval or rate 0 → unchanged. A source that also
+/// offers `sample(word, pos, k, bits) -> std::optional<std::string>` (wordnet_candidates
+/// does) is asked for the drawn element only; it must return the element that indexing
+/// candidates(word, pos, k) at ⌊bits·n/2^64⌋ would give, so both paths agree.
 ///
 /// @tparam Source a CandidateSource over std::string (default wordnet_candidates)
 /// Defaults: rate 0.1 (EDA's α), stop words skipped, all candidates considered.
@@ -87,9 +90,17 @@ struct synonym_substitution {
       if (!(ptp::uniform_open01(b[0]) < rate)) continue;
       const auto parts = detail::split_punct(out.text[i]);
       if (parts.core.empty() || (skip_stopwords && is_stopword(parts.core))) continue;
-      const std::vector<candidate> c = source.candidates(std::string(parts.core), i, max_candidates);
-      if (c.empty()) continue;
-      std::string rep = c[detail::below_from(b[1], b[2], c.size())].word;
+      std::string rep;
+      if constexpr (requires { source.sample(parts.core, i, max_candidates, std::uint64_t{}); }) {
+        // the source draws the same element without materialising every candidate
+        auto picked = source.sample(parts.core, i, max_candidates, (std::uint64_t{b[1]} << 32) | b[2]);
+        if (!picked) continue;
+        rep = std::move(*picked);
+      } else {
+        const std::vector<candidate> c = source.candidates(std::string(parts.core), i, max_candidates);
+        if (c.empty()) continue;
+        rep = c[detail::below_from(b[1], b[2], c.size())].word;
+      }
       detail::match_case(rep, parts.core);
       out.text[i] = std::string(parts.lead) + rep + std::string(parts.trail);
     }

@@ -118,23 +118,18 @@ namespace detail::wn {
   return s;
 }
 
-/// A sorted key → [first, first+count) range table over string_views.
-struct range_entry {
-  std::string_view key;
-  std::uint32_t first = 0;
-  std::uint32_t count = 0;
+/// Whether `w` is already in lookup form (no ASCII capitals, no spaces).
+[[nodiscard]] inline bool is_normal(std::string_view w) noexcept {
+  return std::none_of(w.begin(), w.end(), [](char c) { return c == ' ' || (c >= 'A' && c <= 'Z'); });
+}
+
+/// Everything WordNet knows about one string (in lookup form), per part of speech: its
+/// synsets in index.<pos> and its base forms in <pos>.exc. One hash lookup answers both
+/// for all four parts of speech.
+struct form_entry {
+  std::array<std::uint32_t, 4> idx_first{}, idx_count{};  // into part_db::synset_ids
+  std::array<std::uint32_t, 4> exc_first{}, exc_count{};  // into part_db::exc_pool
 };
-
-[[nodiscard]] inline const range_entry* find(const std::vector<range_entry>& table, std::string_view key) noexcept {
-  auto it = std::lower_bound(table.begin(), table.end(), key,
-                             [](const range_entry& e, std::string_view k) { return e.key < k; });
-  return it != table.end() && it->key == key ? &*it : nullptr;
-}
-
-inline void sort_table(std::vector<range_entry>& t) {
-  const auto less = [](const range_entry& a, const range_entry& b) { return a.key < b.key; };
-  if (!std::is_sorted(t.begin(), t.end(), less)) std::stable_sort(t.begin(), t.end(), less);
-}
 
 /// Reads a whole file; throws wordnet_error naming it when it cannot.
 [[nodiscard]] inline std::string slurp(const std::filesystem::path& path) {
@@ -211,16 +206,104 @@ struct part_db {
   std::string data_buf, index_buf, exc_buf;  // owned file contents, viewed below
   std::vector<synset> synsets;               // sorted by offset (file order)
   std::vector<std::string_view> lemma_pool;  // all synsets' lemmas, contiguous per synset
-  std::vector<range_entry> index;            // lemma → synsets (indices into `synset_ids`)
+  std::vector<std::uint32_t> lemma_key;      // per lemma_pool entry: its form key (dedupe)
   std::vector<std::uint32_t> synset_ids;     // indices into `synsets`
-  std::vector<range_entry> exceptions;       // inflected form → bases (indices into `exc_pool`)
-  std::vector<std::string_view> exc_pool;
+  std::vector<std::string_view> exc_pool;    // base forms listed in <pos>.exc
+  std::size_t lemma_count = 0;               // lines of index.<pos>
 
   [[nodiscard]] const synset* at(std::uint32_t offset) const noexcept {
     auto it = std::lower_bound(synsets.begin(), synsets.end(), offset,
                                [](const synset& s, std::uint32_t o) { return s.offset < o; });
     return it != synsets.end() && it->offset == offset ? &*it : nullptr;
   }
+};
+
+/// FNV-1a, 64 bit: the forms table's hash (short ASCII keys).
+[[nodiscard]] inline std::uint64_t hash(std::string_view s) noexcept {
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ull;
+  return h ^ (h >> 29);
+}
+
+/// The whole database: four parts and one table of forms (index lemmas and inflected
+/// forms of the exception lists), keyed by string_views into the file buffers. The table
+/// is open addressing with linear probing over key ids (load factor ≤ 1/2).
+struct database {
+  std::filesystem::path dir;
+  std::array<part_db, 4> parts;
+  std::vector<form_entry> forms;            // by key
+  std::vector<std::string_view> form_text;  // by key
+  std::vector<std::uint32_t> slots;         // key + 1, 0 = empty; size a power of two
+
+  static constexpr std::uint32_t npos = 0xFFFFFFFFu;
+
+  [[nodiscard]] std::uint32_t key(std::string_view s) const noexcept {
+    if (slots.empty()) return npos;
+    const std::size_t mask = slots.size() - 1;
+    for (std::size_t i = hash(s) & mask;; i = (i + 1) & mask) {
+      const std::uint32_t k = slots[i];
+      if (k == 0) return npos;
+      if (form_text[k - 1] == s) return k - 1;
+    }
+  }
+
+  std::uint32_t intern(std::string_view s) {
+    if (2 * (forms.size() + 1) > slots.size()) grow();
+    const std::size_t mask = slots.size() - 1;
+    for (std::size_t i = hash(s) & mask;; i = (i + 1) & mask) {
+      const std::uint32_t k = slots[i];
+      if (k == 0) {
+        forms.emplace_back();
+        form_text.push_back(s);
+        slots[i] = static_cast<std::uint32_t>(forms.size());
+        return static_cast<std::uint32_t>(forms.size() - 1);
+      }
+      if (form_text[k - 1] == s) return k - 1;
+    }
+  }
+
+  /// A key for a string that is not looked up by text (not entered in the table).
+  std::uint32_t private_key(std::string_view s) {
+    forms.emplace_back();
+    form_text.push_back(s);
+    return static_cast<std::uint32_t>(forms.size() - 1);
+  }
+
+ private:
+  void grow() {
+    std::vector<std::uint32_t> old = std::move(slots);
+    slots.assign(old.empty() ? 1u << 16 : old.size() * 2, 0u);
+    const std::size_t mask = slots.size() - 1;
+    for (std::uint32_t k : old) {
+      if (k == 0) continue;
+      std::size_t i = hash(form_text[k - 1]) & mask;
+      while (slots[i] != 0) i = (i + 1) & mask;
+      slots[i] = k;
+    }
+  }
+};
+
+/// A set of form keys for one query: generation-stamped marks over all keys, so that
+/// membership is O(1) and clearing is free. One per thread.
+class key_marks {
+ public:
+  void reset(std::size_t keys) {
+    if (marks_.size() < keys) marks_.resize(keys, 0);
+    if (++gen_ == 0) {  // wrapped: clear for real
+      std::fill(marks_.begin(), marks_.end(), 0u);
+      gen_ = 1;
+    }
+  }
+  /// Marks k; true when it was not marked yet.
+  bool insert(std::uint32_t k) noexcept {
+    if (marks_[k] == gen_) return false;
+    marks_[k] = gen_;
+    return true;
+  }
+
+ private:
+  std::vector<std::uint32_t> marks_;
+  std::uint32_t gen_ = 0;
 };
 
 inline void parse_data(part_db& db, pos p, const std::string& file) {
@@ -280,55 +363,82 @@ inline void parse_data(part_db& db, pos p, const std::string& file) {
                                                                                      lemma_ranges[i].second);
 }
 
-inline void parse_index(part_db& db, pos p, const std::string& file) {
-  for_each_line(db.index_buf, [&](std::string_view line, std::size_t lineno, std::size_t) {
+inline void parse_index(database& db, pos p, const std::string& file) {
+  part_db& pd = db.parts[static_cast<std::size_t>(p)];
+  const auto pi = static_cast<std::size_t>(p);
+  for_each_line(pd.index_buf, [&](std::string_view line, std::size_t lineno, std::size_t) {
     line_cursor c(line, file, lineno);
-    range_entry e;
-    e.key = c.field("lemma");
+    const std::string_view lemma = c.field("lemma");
+    if (!is_normal(lemma)) c.fail("lemma '" + std::string(lemma) + "' is not in lower case");
     const std::string_view lp = c.field("pos");
     if (lp.size() != 1 || lp[0] != pos_letter(p))
       c.fail("pos '" + std::string(lp) + "' does not belong in index." + std::string(pos_name(p)));
     const auto synset_cnt = c.number<unsigned>("synset_cnt");
+    if (synset_cnt == 0) c.fail("synset_cnt is 0");
     const auto p_cnt = c.number<unsigned>("p_cnt");
     for (unsigned k = 0; k < p_cnt; ++k) (void)c.field("ptr_symbol");
     (void)c.number<unsigned>("sense_cnt");
     (void)c.number<unsigned>("tagsense_cnt");
-    e.first = static_cast<std::uint32_t>(db.synset_ids.size());
-    e.count = synset_cnt;
+    const auto first = static_cast<std::uint32_t>(pd.synset_ids.size());
     for (unsigned k = 0; k < synset_cnt; ++k) {
       const auto off = c.number<std::uint32_t>("synset_offset");
-      const synset* s = db.at(off);
+      const synset* s = pd.at(off);
       if (!s) c.fail("synset_offset " + std::to_string(off) + " is not in data." + std::string(pos_name(p)));
-      db.synset_ids.push_back(static_cast<std::uint32_t>(s - db.synsets.data()));
+      pd.synset_ids.push_back(static_cast<std::uint32_t>(s - pd.synsets.data()));
     }
     if (!c.at_end()) c.fail("unexpected fields after " + std::to_string(synset_cnt) + " synset offsets");
-    db.index.push_back(e);
+    form_entry& e = db.forms[db.intern(lemma)];
+    if (e.idx_count[pi]) c.fail("lemma '" + std::string(lemma) + "' listed twice");
+    e.idx_first[pi] = first;
+    e.idx_count[pi] = synset_cnt;
+    ++pd.lemma_count;
   });
-  sort_table(db.index);
 }
 
-inline void parse_exceptions(part_db& db, const std::string& file) {
-  for_each_line(db.exc_buf, [&](std::string_view line, std::size_t lineno, std::size_t) {
+inline void parse_exceptions(database& db, pos p, const std::string& file) {
+  part_db& pd = db.parts[static_cast<std::size_t>(p)];
+  const auto pi = static_cast<std::size_t>(p);
+  for_each_line(pd.exc_buf, [&](std::string_view line, std::size_t lineno, std::size_t) {
     line_cursor c(line, file, lineno);
-    range_entry e;
-    e.key = c.field("inflected form");
-    e.first = static_cast<std::uint32_t>(db.exc_pool.size());
+    const std::string_view inflected = c.field("inflected form");
+    const auto start = static_cast<std::uint32_t>(pd.exc_pool.size());
+    form_entry& e = db.forms[db.intern(inflected)];
+    // an inflected form on two lines (Debian's noun.exc has a few): its bases are merged
+    for (std::uint32_t k = 0; k < e.exc_count[pi]; ++k) pd.exc_pool.push_back(pd.exc_pool[e.exc_first[pi] + k]);
+    const std::size_t before = pd.exc_pool.size();
     while (!c.at_end()) {
       std::string_view base = c.field("base form");
       if (base.ends_with('\r')) base.remove_suffix(1);
-      db.exc_pool.push_back(base);
+      pd.exc_pool.push_back(base);
     }
-    e.count = static_cast<std::uint32_t>(db.exc_pool.size() - e.first);
-    if (e.count == 0) c.fail("exception entry '" + std::string(e.key) + "' lists no base form");
-    db.exceptions.push_back(e);
+    if (pd.exc_pool.size() == before)
+      c.fail("exception entry '" + std::string(inflected) + "' lists no base form");
+    e.exc_first[pi] = start;
+    e.exc_count[pi] = static_cast<std::uint32_t>(pd.exc_pool.size() - start);
   });
-  sort_table(db.exceptions);
 }
 
-struct database {
-  std::filesystem::path dir;
-  std::array<part_db, 4> parts;
-};
+/// Gives every synset lemma the key of its lookup form (for case-insensitive dedupe).
+inline void key_lemmas(database& db) {
+  std::string buf;
+  for (part_db& pd : db.parts) {
+    pd.lemma_key.resize(pd.lemma_pool.size());
+    for (std::size_t i = 0; i < pd.lemma_pool.size(); ++i) {
+      std::string_view l = pd.lemma_pool[i];
+      std::uint32_t k;
+      if (is_normal(l)) {
+        k = db.key(l);
+      } else {
+        buf = normalize(l);
+        k = db.key(buf);
+      }
+      if (k == database::npos) k = db.private_key(l);  // a lemma missing from the index
+      pd.lemma_key[i] = k;
+    }
+  }
+}
+
+
 
 }  // namespace detail::wn
 
@@ -370,9 +480,10 @@ class wordnet {
       part.index_buf = detail::wn::slurp(index);
       part.exc_buf = detail::wn::slurp(exc);
       detail::wn::parse_data(part, p, data);
-      detail::wn::parse_index(part, p, index);
-      detail::wn::parse_exceptions(part, exc);
+      detail::wn::parse_index(*db, p, index);
+      detail::wn::parse_exceptions(*db, p, exc);
     }
+    detail::wn::key_lemmas(*db);
     db_ = std::move(db);
   }
 
@@ -382,18 +493,20 @@ class wordnet {
   /// Number of synsets of a part of speech (adjectives include satellites).
   [[nodiscard]] std::size_t synset_count(pos p) const noexcept { return part(p).synsets.size(); }
   /// Number of lemmas in index.<pos>.
-  [[nodiscard]] std::size_t lemma_count(pos p) const noexcept { return part(p).index.size(); }
+  [[nodiscard]] std::size_t lemma_count(pos p) const noexcept { return part(p).lemma_count; }
 
   /// Whether `lemma` (exact base form, any case) is in index.<p>.
   [[nodiscard]] bool contains(std::string_view lemma, pos p) const {
-    return detail::wn::find(part(p).index, detail::wn::normalize(lemma)) != nullptr;
+    const auto* e = entry(detail::wn::normalize(lemma));
+    return e && e->idx_count[static_cast<std::size_t>(p)] > 0;
   }
 
   /// The synsets of an exact base form, in WordNet's sense order (most frequent first);
   /// empty when absent. No morphology: see synsets() for that.
   [[nodiscard]] std::vector<const synset*> lookup(std::string_view lemma, pos p) const {
     std::vector<const synset*> out;
-    append_lookup(detail::wn::normalize(lemma), p, out);
+    const auto k = db_->key(detail::wn::normalize(lemma));
+    if (k != detail::wn::database::npos) append_synsets(k, p, out);
     return out;
   }
 
@@ -406,18 +519,24 @@ class wordnet {
   /// plus, for nouns ending in "ful", the base of the rest + "ful" ("boxesful" → "boxful").
   /// Duplicates are removed. Multi-word collocations are looked up as given.
   [[nodiscard]] std::vector<std::string> morphy(std::string_view word, pos p) const {
+    const std::string w = detail::wn::normalize(word);
+    std::vector<std::uint32_t> keys;
+    std::string buf;
+    morphy_keys(w, entry(w), p, keys, buf);
     std::vector<std::string> out;
-    morphy_into(detail::wn::normalize(word), p, out);
+    for (auto k : keys) out.emplace_back(db_->form_text[k]);
     return out;
   }
 
   /// The synsets of `word` as p, through Morphy: those of each base form, deduplicated,
   /// in base-form then sense order.
   [[nodiscard]] std::vector<const synset*> synsets(std::string_view word, pos p) const {
+    const std::string w = detail::wn::normalize(word);
+    std::vector<std::uint32_t> keys;
+    std::string buf;
+    morphy_keys(w, entry(w), p, keys, buf);
     std::vector<const synset*> out;
-    std::vector<std::string> bases;
-    morphy_into(detail::wn::normalize(word), p, bases);
-    for (const auto& b : bases) append_lookup(b, p, out);
+    for (auto k : keys) append_synsets(k, p, out);
     return out;
   }
 
@@ -435,11 +554,13 @@ class wordnet {
   [[nodiscard]] pos_set parts_of_speech(std::string_view word) const {
     pos_set out;
     const std::string w = detail::wn::normalize(word);
-    std::vector<std::string> bases;
+    const auto* self = entry(w);
+    std::vector<std::uint32_t> keys;
+    std::string buf;
     for (pos p : all_pos) {
-      bases.clear();
-      morphy_into(w, p, bases);
-      if (!bases.empty()) out.insert(p);
+      keys.clear();
+      morphy_keys(w, self, p, keys, buf);
+      if (!keys.empty()) out.insert(p);
     }
     return out;
   }
@@ -448,17 +569,54 @@ class wordnet {
   /// without the word itself and its base forms, deduplicated case-insensitively. Lemmas
   /// keep WordNet's spelling (underscores for multi-word lemmas, capitals of names).
   [[nodiscard]] std::vector<std::string> synonyms(std::string_view word, pos p) const {
-    std::vector<std::string> out;
-    std::vector<std::string> seen;  // normalized forms already emitted or excluded
-    append_synonyms(detail::wn::normalize(word), p, out, seen);
-    return out;
+    pos_set only;
+    only.insert(p);
+    const auto v = synonym_views(word, only);
+    return {v.begin(), v.end()};
   }
 
-  /// Synonyms over all parts of speech (noun, verb, adj, adv order), deduplicated.
+  /// Synonyms over all parts of speech (noun, verb, adj, adv order), without the word and
+  /// its base forms under any part of speech, deduplicated.
   [[nodiscard]] std::vector<std::string> synonyms(std::string_view word) const {
-    std::vector<std::string> out, seen;
-    const std::string w = detail::wn::normalize(word);
-    for (pos p : all_pos) append_synonyms(w, p, out, seen);
+    const auto v = synonym_views(word, pos_set{0xF});
+    return {v.begin(), v.end()};
+  }
+
+  /// synonyms() as views into the loaded files (no string copies): valid as long as this
+  /// database (any copy of the handle) lives. `parts` selects the parts of speech.
+  [[nodiscard]] std::vector<std::string_view> synonym_views(std::string_view word, pos_set parts) const {
+    std::vector<std::string_view> out;
+    std::string w;
+    if (detail::wn::is_normal(word))
+      w.assign(word);
+    else
+      w = detail::wn::normalize(word);
+    const auto* self = entry(w);
+    std::array<std::vector<std::uint32_t>, 4> bases;
+    std::string buf;
+    thread_local detail::wn::key_marks seen;  // form keys already emitted or excluded
+    seen.reset(db_->forms.size());
+    if (self) seen.insert(static_cast<std::uint32_t>(self - db_->forms.data()));
+    for (pos p : all_pos) {
+      if (!parts.contains(p)) continue;
+      auto& b = bases[static_cast<std::size_t>(p)];
+      morphy_keys(w, self, p, b, buf);
+      for (auto k : b) seen.insert(k);
+    }
+    const auto unseen = [&](std::uint32_t k) { return seen.insert(k); };
+    for (pos p : all_pos) {
+      const auto& pd = part(p);
+      const auto pi = static_cast<std::size_t>(p);
+      for (auto base : bases[pi]) {
+        const auto& e = db_->forms[base];
+        for (std::uint32_t j = 0; j < e.idx_count[pi]; ++j) {
+          const synset& s = pd.synsets[pd.synset_ids[e.idx_first[pi] + j]];
+          const auto first = static_cast<std::size_t>(s.lemmas.data() - pd.lemma_pool.data());
+          for (std::size_t l = 0; l < s.lemmas.size(); ++l)
+            if (unseen(pd.lemma_key[first + l])) out.push_back(s.lemmas[l]);
+        }
+      }
+    }
     return out;
   }
 
@@ -472,9 +630,10 @@ class wordnet {
     const std::string lemma = detail::wn::normalize(s.lemmas.front());
     std::size_t rank = 0;
     const auto& pd = part(s.part);
-    if (const auto* e = detail::wn::find(pd.index, lemma)) {
-      for (std::uint32_t k = 0; k < e->count; ++k)
-        if (&pd.synsets[pd.synset_ids[e->first + k]] == &s) rank = k + 1;
+    const auto pi = static_cast<std::size_t>(s.part);
+    if (const auto* e = entry(lemma)) {
+      for (std::uint32_t k = 0; k < e->idx_count[pi]; ++k)
+        if (&pd.synsets[pd.synset_ids[e->idx_first[pi] + k]] == &s) rank = k + 1;
     }
     std::string out = lemma + '.' + (s.satellite ? 's' : pos_letter(s.part)) + '.';
     if (rank < 10) out += '0';
@@ -485,26 +644,38 @@ class wordnet {
  private:
   [[nodiscard]] const detail::wn::part_db& part(pos p) const noexcept { return db_->parts[static_cast<std::size_t>(p)]; }
 
-  void append_lookup(std::string_view lemma, pos p, std::vector<const synset*>& out) const {
+  [[nodiscard]] const detail::wn::form_entry* entry(std::string_view w) const {
+    const auto k = db_->key(w);
+    return k == detail::wn::database::npos ? nullptr : &db_->forms[k];
+  }
+
+  void append_synsets(std::uint32_t key, pos p, std::vector<const synset*>& out) const {
     const auto& pd = part(p);
-    const auto* e = detail::wn::find(pd.index, lemma);
-    if (!e) return;
-    for (std::uint32_t k = 0; k < e->count; ++k) {
-      const synset* s = &pd.synsets[pd.synset_ids[e->first + k]];
+    const auto& e = db_->forms[key];
+    const auto pi = static_cast<std::size_t>(p);
+    for (std::uint32_t k = 0; k < e.idx_count[pi]; ++k) {
+      const synset* s = &pd.synsets[pd.synset_ids[e.idx_first[pi] + k]];
       if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(s);
     }
   }
 
-  void morphy_into(const std::string& w, pos p, std::vector<std::string>& out) const {
-    const auto& pd = part(p);
-    const auto add = [&](std::string_view form) {
-      if (form.empty() || !detail::wn::find(pd.index, form)) return;
-      if (std::find(out.begin(), out.end(), form) == out.end()) out.emplace_back(form);
+  // Morphy on a word in lookup form `w` (whose own entry is `self`, maybe null): appends
+  // the keys of its base forms in index.<p> to `out`, deduplicated. `buf` is scratch.
+  void morphy_keys(std::string_view w, const detail::wn::form_entry* self, pos p, std::vector<std::uint32_t>& out,
+                   std::string& buf) const {
+    const auto pi = static_cast<std::size_t>(p);
+    const auto start = out.size();
+    const auto add_key = [&](std::uint32_t k) {
+      if (k == detail::wn::database::npos || db_->forms[k].idx_count[pi] == 0) return;
+      if (std::find(out.begin() + static_cast<std::ptrdiff_t>(start), out.end(), k) == out.end()) out.push_back(k);
     };
-    add(w);
-    if (const auto* e = detail::wn::find(pd.exceptions, w)) {
-      for (std::uint32_t k = 0; k < e->count; ++k) add(pd.exc_pool[e->first + k]);
-      return;
+    if (self) {
+      add_key(static_cast<std::uint32_t>(self - db_->forms.data()));
+      if (self->exc_count[pi]) {
+        const auto& pd = part(p);
+        for (std::uint32_t k = 0; k < self->exc_count[pi]; ++k) add_key(db_->key(pd.exc_pool[self->exc_first[pi] + k]));
+        return;
+      }
     }
     struct rule {
       std::string_view suffix, ending;
@@ -521,38 +692,23 @@ class wordnet {
       case pos::adj: rules = adj_rules; break;
       case pos::adv: break;
     }
-    std::string form;
     for (const rule& r : rules) {
-      if (w.size() <= r.suffix.size() || !std::string_view(w).ends_with(r.suffix)) continue;
-      form.assign(w, 0, w.size() - r.suffix.size());
-      form += r.ending;
-      add(form);
+      if (w.size() <= r.suffix.size() || !w.ends_with(r.suffix)) continue;
+      buf.assign(w.substr(0, w.size() - r.suffix.size()));
+      buf += r.ending;
+      add_key(db_->key(buf));
     }
-    if (p == pos::noun && w.size() > 3 && std::string_view(w).ends_with("ful")) {
-      std::vector<std::string> inner;
-      morphy_into(w.substr(0, w.size() - 3), p, inner);
-      for (const auto& b : inner) add(b + "ful");
-    }
-  }
-
-  void append_synonyms(const std::string& w, pos p, std::vector<std::string>& out,
-                       std::vector<std::string>& seen) const {
-    std::vector<std::string> bases;
-    morphy_into(w, p, bases);
-    if (bases.empty()) return;
-    if (std::find(seen.begin(), seen.end(), w) == seen.end()) seen.push_back(w);
-    for (auto& b : bases)
-      if (std::find(seen.begin(), seen.end(), b) == seen.end()) seen.push_back(b);
-    std::vector<const synset*> ss;
-    for (const auto& b : bases) append_lookup(b, p, ss);
-    std::string key;
-    for (const synset* s : ss)
-      for (std::string_view l : s->lemmas) {
-        key = detail::wn::normalize(l);
-        if (std::find(seen.begin(), seen.end(), key) != seen.end()) continue;
-        seen.push_back(key);
-        out.emplace_back(l);
+    if (p == pos::noun && w.size() > 3 && w.ends_with("ful")) {
+      std::vector<std::uint32_t> inner;
+      std::string inner_buf;
+      const std::string_view stem = w.substr(0, w.size() - 3);
+      morphy_keys(stem, entry(stem), p, inner, inner_buf);
+      for (auto k : inner) {
+        buf.assign(db_->form_text[k]);
+        buf += "ful";
+        add_key(db_->key(buf));
       }
+    }
   }
 
   std::shared_ptr<const detail::wn::database> db_;

@@ -398,3 +398,27 @@ TEST_CASE("wordnet: malformed lines → exception naming file and line", "[text]
     }
   }
 }
+
+namespace {
+// Hides wordnet_candidates::sample, so synonym_substitution takes the candidates() path.
+struct list_only {
+  wordnet_candidates inner;
+  std::vector<candidate> candidates(std::string_view w, std::size_t pos, std::size_t k) const {
+    return inner.candidates(w, pos, k);
+  }
+};
+}  // namespace
+
+TEST_CASE("synonym_substitution: the sample() fast path draws what candidates() would", "[text][synonym]") {
+  const words w = words::split("The quick dog ran home, breathing hard; good movies were running late.");
+  for (std::uint64_t seed = 0; seed < 25; ++seed) {
+    for (std::size_t k : {0u, 2u}) {
+      ptp::generator g1{.seed = seed}, g2{.seed = seed};
+      const synonym_substitution<> fast{.source = {.db = wn()}, .rate = 0.7, .max_candidates = k};
+      const synonym_substitution<list_only> slow{.source = {.inner = {.db = wn()}}, .rate = 0.7, .max_candidates = k};
+      const auto a = fast(w, g1, ptp::mode::train);
+      REQUIRE(a == slow(w, g2, ptp::mode::train));
+      REQUIRE(g1.offset == g2.offset);
+    }
+  }
+}

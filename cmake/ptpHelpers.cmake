@@ -65,3 +65,23 @@ function(ptp_add_test name)
     set_tests_properties(${name} PROPERTIES LABELS "${T_LABELS}")
   endif()
 endfunction()
+
+# PTP_TORCH_FIND_CODE — finds Torch for ptp::torch, here and in the installed ptpConfig.cmake
+# (as the adapter's PACKAGE_CODE), and creates ptp::torch_wheel_libs: a pip wheel's
+# libtorch_cuda finds NCCL, cuDNN, … of the nvidia-* wheels beside it through its $ORIGIN
+# rpath at run time, but GNU ld does not follow that rpath at link time and may pick an older
+# system copy instead (undefined nccl* symbols) — so -rpath-link points at the wheels.
+set(PTP_TORCH_FIND_CODE [=[
+find_package(Torch ${_ptp_quiet})
+set(_ptp_dep_found "${Torch_FOUND}")
+if(Torch_FOUND AND NOT TARGET ptp::torch_wheel_libs)
+  add_library(ptp::torch_wheel_libs INTERFACE IMPORTED)
+  file(GLOB _ptp_wheel_libs LIST_DIRECTORIES true "${TORCH_INSTALL_PREFIX}/../nvidia/*/lib")
+  if(_ptp_wheel_libs AND CMAKE_SYSTEM_NAME STREQUAL "Linux")
+    list(JOIN _ptp_wheel_libs ":" _ptp_wheel_libs)
+    set_property(TARGET ptp::torch_wheel_libs PROPERTY
+                 INTERFACE_LINK_OPTIONS "LINKER:-rpath-link,${_ptp_wheel_libs}")
+  endif()
+  unset(_ptp_wheel_libs)
+endif()
+]=])

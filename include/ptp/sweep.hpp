@@ -1,0 +1,441 @@
+// ptp/sweep.hpp — the results file of a sweep: one JSON line per finished run, appended
+// crash-safely; re-runs skip finished runs; a summary table per task × method.
+//
+// One line per run:
+//   {"key": "...", "task": "RTE", "method": "ptp-adv", "seed": 3, "config": {...},
+//    "metrics": {"accuracy": 0.866}, "wall_seconds": 1234.5, "finished_at": "2024-...Z"}
+//
+// Why append (O_APPEND + one write() + fsync) and not rewrite-to-temp + rename:
+//  * several worker processes of one sweep (one per GPU or seed) share the file; appends
+//    under an advisory flock never lose each other's lines, whereas two rewrite-and-rename
+//    writers that read the old file at the same time silently drop one run;
+//  * an append costs one line, a rewrite the whole file on every run;
+//  * crash safety holds all the same: the record and its '\n' go out in a single write()
+//    and are fsync'ed before append returns, so a finished run is durable, and a crash in
+//    the middle can leave only a *prefix* of the last line — a tail without '\n'. The
+//    reader reports such a torn tail (results_contents::torn) instead of failing, while a
+//    malformed line that does end in '\n' cannot come from a torn append and is an error
+//    naming FILE:LINE. The next append, holding the lock, cuts the torn tail off first, so
+//    a new record is never glued to a fragment (the torn run was not recorded, so it runs
+//    again).
+// The summary tables, rewritten whole each time, go through write_file_atomically (temp
+// file in the same directory, fsync, rename, fsync of the directory).
+//
+// POSIX only (open/flock/fsync/rename).
+//
+// @code
+//   ptp::sweep::results_file results("runs/results.jsonl");
+//   for (auto seed : seeds) {
+//     ptp::sweep::run_record run{.task = "RTE", .method = "ptp-adv", .config = cfg, .seed = seed};
+//     if (results.done(run.run_key())) continue;
+//     run.metrics = train_and_evaluate(...);  run.wall_seconds = ...;
+//     results.append(run);
+//   }
+//   ptp::sweep::write_summary(results.records(), "runs/summary.md", "runs/summary.csv");
+// @endcode
+#pragma once
+
+#include "ptp/data/jsonl.hpp"
+#include "ptp/data/metrics.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <tuple>
+#include <vector>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace ptp::sweep {
+
+/// The identity of a run: task, method, configuration (hyper-parameters; nlohmann's object
+/// keys are sorted, so equal configurations print equally) and seed.
+[[nodiscard]] inline std::string run_key(std::string_view task, std::string_view method,
+                                         const nlohmann::json& config, std::uint64_t seed) {
+  return std::string(task) + "/" + std::string(method) + "/seed=" + std::to_string(seed) + "/" + config.dump();
+}
+
+/// One finished run.
+struct run_record {
+  std::string task;
+  std::string method;
+  nlohmann::json config = nlohmann::json::object();
+  std::uint64_t seed = 0;
+  std::map<std::string, double> metrics;  ///< finite values only
+  double wall_seconds = 0.0;
+  std::string finished_at;                ///< ISO 8601 UTC; filled by append when empty
+  std::string key;                        ///< run_key(...) when empty
+
+  [[nodiscard]] std::string run_key() const {
+    return key.empty() ? sweep::run_key(task, method, config, seed) : key;
+  }
+};
+
+namespace detail {
+
+[[nodiscard]] inline std::string utc_now() {
+  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+[[noreturn]] inline void throw_errno(const std::string& what, const std::filesystem::path& path) {
+  throw std::system_error(errno, std::generic_category(), what + " " + path.string());
+}
+
+inline void write_all(int fd, std::string_view bytes, const std::filesystem::path& path) {
+  while (!bytes.empty()) {
+    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("cannot write", path);
+    }
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+inline void fsync_directory(const std::filesystem::path& dir) {
+  const int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) throw_errno("cannot open directory", dir);
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0 && err != EINVAL) {  // some file systems do not sync directories
+    errno = err;
+    throw_errno("cannot fsync directory", dir);
+  }
+}
+
+struct fd_guard {
+  int fd = -1;
+  ~fd_guard() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+}  // namespace detail
+
+/// The JSON object of one line.
+[[nodiscard]] inline nlohmann::json to_json(const run_record& r) {
+  nlohmann::json metrics = nlohmann::json::object();
+  for (const auto& [name, value] : r.metrics) {
+    if (!std::isfinite(value)) throw std::invalid_argument("run " + r.run_key() + ": metric '" + name + "' is not finite");
+    metrics[name] = value;
+  }
+  if (!r.config.is_object()) throw std::invalid_argument("run " + r.run_key() + ": config must be a JSON object");
+  return nlohmann::json{{"key", r.run_key()},        {"task", r.task},       {"method", r.method},
+                        {"seed", r.seed},            {"config", r.config},   {"metrics", metrics},
+                        {"wall_seconds", r.wall_seconds}, {"finished_at", r.finished_at}};
+}
+
+/// The run of one parsed line; errors name the file, line and field.
+[[nodiscard]] inline run_record from_json(const data::json_record& line) {
+  run_record r;
+  r.task = line.string("task");
+  r.method = line.string("method");
+  const std::int64_t seed = line.integer("seed");
+  if (seed < 0) throw line.error("seed", "negative");
+  r.seed = static_cast<std::uint64_t>(seed);
+  if (line.has("config")) r.config = line.object("config").json();
+  const data::json_record metrics = line.object("metrics");
+  for (const auto& [name, value] : metrics.json().items()) r.metrics[name] = metrics.number(name);
+  r.wall_seconds = line.number("wall_seconds");
+  r.finished_at = line.optional_string("finished_at").value_or("");
+  r.key = line.optional_string("key").value_or("");
+  if (r.key.empty()) r.key = run_key(r.task, r.method, r.config, r.seed);
+  return r;
+}
+
+/// A final line without its '\n': what a crash during an append leaves behind.
+struct torn_line {
+  std::size_t line = 0;   ///< its 1-based line number
+  std::size_t bytes = 0;  ///< its length in bytes
+};
+
+/// What a results file holds.
+struct results_contents {
+  std::vector<run_record> records;
+  std::optional<torn_line> torn;
+};
+
+/// Reads a results file. A missing or empty file holds no runs (a new sweep). Every line
+/// that ends in '\n' must be a valid record (else ptp::data::data_error naming FILE:LINE and
+/// the field); a last line without '\n' is reported in `torn`, not parsed.
+[[nodiscard]] inline results_contents read_results(const std::filesystem::path& path) {
+  results_contents out;
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return out;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw data::data_error(path.string(), 0, "", "cannot open for reading");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw data::data_error(path.string(), 0, "", "read error");
+  const std::string file = path.string();
+  std::size_t line = 0, pos = 0;
+  while (pos < text.size()) {
+    ++line;
+    const std::size_t nl = text.find('\n', pos);
+    if (nl == std::string::npos) {
+      out.torn = torn_line{line, text.size() - pos};
+      break;
+    }
+    const std::string_view content = std::string_view(text).substr(pos, nl - pos);
+    pos = nl + 1;
+    if (content.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    const nlohmann::json value = data::parse_json_line(content, file, line);
+    out.records.push_back(from_json(data::json_record(value, file, line)));
+  }
+  return out;
+}
+
+/// What an append found and repaired: the bytes of a torn tail it cut off (0 if none).
+struct append_report {
+  std::size_t torn_bytes_removed = 0;
+};
+
+/// Appends one run to `path` durably: under an exclusive flock, cuts off a torn tail,
+/// writes the line with its '\n' in one write() (O_APPEND), fsyncs the file (and the
+/// directory when the file is new). When this returns, the run survives a crash.
+inline append_report append_result(const std::filesystem::path& path, const run_record& run) {
+  run_record r = run;
+  if (r.finished_at.empty()) r.finished_at = detail::utc_now();
+  const std::string line = to_json(r).dump() + "\n";  // validates before touching the file
+
+  std::error_code ec;
+  const bool existed = std::filesystem::exists(path, ec);
+  detail::fd_guard f{::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644)};
+  if (f.fd < 0) detail::throw_errno("cannot open for appending", path);
+  while (::flock(f.fd, LOCK_EX) != 0)
+    if (errno != EINTR) detail::throw_errno("cannot lock", path);
+
+  append_report report;
+  struct stat st {};
+  if (::fstat(f.fd, &st) != 0) detail::throw_errno("cannot stat", path);
+  const auto size = static_cast<std::size_t>(st.st_size);
+  if (size > 0) {
+    detail::fd_guard rd{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+    if (rd.fd < 0) detail::throw_errno("cannot open for reading", path);
+    // scan back from the end for the last '\n'
+    std::size_t end = size, keep = 0;
+    char buf[4096];
+    bool found = false;
+    while (end > 0 && !found) {
+      const std::size_t len = std::min<std::size_t>(sizeof buf, end);
+      const ssize_t n = ::pread(rd.fd, buf, len, static_cast<off_t>(end - len));
+      if (n != static_cast<ssize_t>(len)) detail::throw_errno("cannot read", path);
+      for (std::size_t i = len; i-- > 0;) {
+        if (buf[i] == '\n') {
+          keep = end - len + i + 1;
+          found = true;
+          break;
+        }
+      }
+      end -= len;
+    }
+    if (keep != size) {
+      if (::ftruncate(f.fd, static_cast<off_t>(keep)) != 0) detail::throw_errno("cannot cut the torn tail of", path);
+      report.torn_bytes_removed = size - keep;
+    }
+  }
+  const ssize_t n = ::write(f.fd, line.data(), line.size());
+  if (n < 0 || static_cast<std::size_t>(n) != line.size()) {
+    const int err = n < 0 ? errno : EIO;
+    // a short write leaves a torn tail; the lock is still ours, so take it back now
+    const std::size_t before = size - report.torn_bytes_removed;
+    if (::fstat(f.fd, &st) == 0 && static_cast<std::size_t>(st.st_size) > before &&
+        ::ftruncate(f.fd, static_cast<off_t>(before)) != 0) {
+      // nothing more to do: the reader reports what is left as a torn tail
+    }
+    errno = err;
+    detail::throw_errno("cannot append to", path);
+  }
+  if (::fsync(f.fd) != 0) detail::throw_errno("cannot fsync", path);
+  if (!existed) detail::fsync_directory(path.parent_path());
+  return report;  // closing the descriptor releases the lock
+}
+
+/// Writes `content` to `path` atomically: a temp file in the same directory, fsync, rename
+/// over `path`, fsync of the directory. Readers see the old file or the new one, never a mix.
+inline void write_file_atomically(const std::filesystem::path& path, std::string_view content) {
+  const std::filesystem::path dir = path.parent_path();
+  std::string name = path.filename().string();
+  name.insert(0, 1, '.');
+  name.append(".tmp.XXXXXX");
+  std::string tmpl = (dir / name).string();
+  detail::fd_guard f{::mkstemp(tmpl.data())};
+  if (f.fd < 0) detail::throw_errno("cannot create a temp file for", path);
+  try {
+    if (::fchmod(f.fd, 0644) != 0) detail::throw_errno("cannot chmod", tmpl);
+    detail::write_all(f.fd, content, tmpl);
+    if (::fsync(f.fd) != 0) detail::throw_errno("cannot fsync", tmpl);
+    const int fd = f.fd;
+    f.fd = -1;
+    if (::close(fd) != 0) detail::throw_errno("cannot close", tmpl);
+    if (::rename(tmpl.c_str(), path.c_str()) != 0) detail::throw_errno("cannot rename onto", path);
+  } catch (...) {
+    ::unlink(tmpl.c_str());
+    throw;
+  }
+  detail::fsync_directory(dir);
+}
+
+/// A results file held in memory: the runs read at construction (or reload) plus the ones
+/// appended through it. `done` answers from memory; call reload() to see the appends of
+/// other processes.
+class results_file {
+ public:
+  explicit results_file(std::filesystem::path path) : path_(std::move(path)) { reload(); }
+
+  void reload() {
+    contents_ = read_results(path_);
+    keys_.clear();
+    for (const auto& r : contents_.records) keys_.insert(r.run_key());
+  }
+
+  /// Whether a run with this key has finished.
+  [[nodiscard]] bool done(const std::string& run_key) const { return keys_.contains(run_key); }
+
+  /// Appends `run` durably and remembers it.
+  append_report append(const run_record& run) {
+    run_record r = run;
+    if (r.finished_at.empty()) r.finished_at = detail::utc_now();
+    r.key = r.run_key();
+    const append_report report = append_result(path_, r);
+    if (report.torn_bytes_removed != 0) contents_.torn.reset();
+    keys_.insert(r.key);
+    contents_.records.push_back(std::move(r));
+    return report;
+  }
+
+  [[nodiscard]] const std::vector<run_record>& records() const noexcept { return contents_.records; }
+  /// The torn last line found when the file was read, if any.
+  [[nodiscard]] const std::optional<torn_line>& torn() const noexcept { return contents_.torn; }
+  [[nodiscard]] const std::filesystem::path& path() const noexcept { return path_; }
+
+ private:
+  std::filesystem::path path_;
+  results_contents contents_;
+  std::set<std::string> keys_;
+};
+
+// ---- summary ----------------------------------------------------------------------------------
+
+/// One row of the summary: a metric of a task × method over its seeds.
+struct summary_row {
+  std::string task;
+  std::string method;
+  std::string metric;
+  data::seed_summary stats;
+};
+
+/// The summary rows, sorted by task, method, metric. A run key seen twice (a run recorded
+/// by two workers) counts once, its first record. Runs of one method with different
+/// configurations are pooled: give variants their own method names.
+[[nodiscard]] inline std::vector<summary_row> summarize(const std::vector<run_record>& records) {
+  std::set<std::string> seen;
+  std::map<std::tuple<std::string, std::string, std::string>, std::vector<double>> values;
+  for (const auto& r : records) {
+    if (!seen.insert(r.run_key()).second) continue;
+    for (const auto& [metric, value] : r.metrics) values[{r.task, r.method, metric}].push_back(value);
+  }
+  std::vector<summary_row> rows;
+  for (const auto& [k, v] : values)
+    rows.push_back({std::get<0>(k), std::get<1>(k), std::get<2>(k), data::summarize(v)});
+  return rows;
+}
+
+/// How the Markdown table prints numbers: value × scale with `precision` decimals
+/// (default: percentage points with two decimals, as the paper's tables).
+struct table_options {
+  double scale = 100.0;
+  int precision = 2;
+};
+
+namespace detail {
+[[nodiscard]] inline std::string fixed(double v, int precision) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", precision, v);
+  return buf;
+}
+[[nodiscard]] inline std::string exact(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+[[nodiscard]] inline std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (const char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+[[nodiscard]] inline std::string md_cell(const std::string& s) {
+  std::string out;
+  for (const char c : s) {
+    if (c == '|') out += "\\|";
+    else if (c == '\n' || c == '\r') out += ' ';
+    else out += c;
+  }
+  return out;
+}
+}  // namespace detail
+
+/// The summary as a Markdown table: task | method | metric | n | mean ± std | min | max
+/// (std "n/a" for a single seed).
+[[nodiscard]] inline std::string summary_markdown(const std::vector<summary_row>& rows, const table_options& o = {}) {
+  std::string out = "| task | method | metric | n | mean ± std | min | max |\n|---|---|---|---:|---:|---:|---:|\n";
+  for (const auto& r : rows) {
+    const auto& s = r.stats;
+    const std::string sd = s.n >= 2 ? detail::fixed(s.stddev * o.scale, o.precision) : "n/a";
+    out += "| " + detail::md_cell(r.task) + " | " + detail::md_cell(r.method) + " | " + detail::md_cell(r.metric) +
+           " | " + std::to_string(s.n) + " | " + detail::fixed(s.mean * o.scale, o.precision) + " ± " + sd + " | " +
+           detail::fixed(s.min * o.scale, o.precision) + " | " + detail::fixed(s.max * o.scale, o.precision) + " |\n";
+  }
+  return out;
+}
+
+/// The summary as CSV (RFC 4180): task,method,metric,n,mean,std,min,max with the raw values
+/// at full precision (%.17g); std is empty for a single seed.
+[[nodiscard]] inline std::string summary_csv(const std::vector<summary_row>& rows) {
+  std::string out = "task,method,metric,n,mean,std,min,max\n";
+  for (const auto& r : rows) {
+    const auto& s = r.stats;
+    out += detail::csv_field(r.task) + "," + detail::csv_field(r.method) + "," + detail::csv_field(r.metric) + "," +
+           std::to_string(s.n) + "," + detail::exact(s.mean) + "," + (s.n >= 2 ? detail::exact(s.stddev) : "") + "," +
+           detail::exact(s.min) + "," + detail::exact(s.max) + "\n";
+  }
+  return out;
+}
+
+/// Writes both summary tables, each atomically.
+inline void write_summary(const std::vector<run_record>& records, const std::filesystem::path& markdown,
+                          const std::filesystem::path& csv, const table_options& o = {}) {
+  const auto rows = summarize(records);
+  write_file_atomically(markdown, summary_markdown(rows, o));
+  write_file_atomically(csv, summary_csv(rows));
+}
+
+}  // namespace ptp::sweep

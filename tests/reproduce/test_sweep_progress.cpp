@@ -1,0 +1,289 @@
+// The sweep results file (include/ptp/sweep.hpp): append, re-read, skip finished runs,
+// summary tables checked by hand, torn last line detected/reported/repaired, concurrent
+// appenders; and the progress display (include/ptp/progress.hpp).
+#include <ptp/progress.hpp>
+#include <ptp/sweep.hpp>
+
+#include "catch.hpp"
+#include "temp_dir.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace fs = std::filesystem;
+namespace sw = ptp::sweep;
+using ptp_test::temp_dir;
+
+namespace {
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+sw::run_record run(std::string task, std::string method, std::uint64_t seed, double acc) {
+  sw::run_record r;
+  r.task = std::move(task);
+  r.method = std::move(method);
+  r.seed = seed;
+  r.config = {{"lr", 5e-3}, {"prefix_length", 128}};
+  r.metrics = {{"accuracy", acc}};
+  r.wall_seconds = 12.5;
+  return r;
+}
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("sweep: append, re-read, skip finished runs, summary", "[reproduce][sweep]") {
+  temp_dir dir;
+  const fs::path path = dir.path / "results.jsonl";
+  {
+    sw::results_file results(path);  // no file yet: a new sweep
+    CHECK(results.records().empty());
+    CHECK_FALSE(results.torn());
+    CHECK_FALSE(results.done(run("RTE", "ptp", 1, 0).run_key()));
+    results.append(run("RTE", "ptp", 1, 0.80));
+    results.append(run("RTE", "ptp", 2, 0.90));
+    results.append(run("RTE", "vanilla", 1, 0.70));
+    auto cb = run("CB", "ptp", 1, 0.875);
+    cb.metrics["f1"] = 0.8;
+    results.append(cb);
+    CHECK(results.done(run("RTE", "ptp", 2, 0).run_key()));
+  }
+  const std::string text = slurp(path);
+  CHECK(std::count(text.begin(), text.end(), '\n') == 4);
+  CHECK(text.back() == '\n');
+
+  // a re-run reads the file back and skips what is done
+  sw::results_file again(path);
+  REQUIRE(again.records().size() == 4);
+  const auto& r0 = again.records()[0];
+  CHECK(r0.task == "RTE");
+  CHECK(r0.method == "ptp");
+  CHECK(r0.seed == 1);
+  CHECK(r0.metrics.at("accuracy") == 0.80);
+  CHECK(r0.wall_seconds == 12.5);
+  CHECK(r0.config.at("prefix_length") == 128);
+  CHECK(r0.finished_at.size() == 20);  // 2024-01-02T03:04:05Z
+  CHECK(r0.run_key() == sw::run_key("RTE", "ptp", r0.config, 1));
+  int executed = 0;
+  for (std::uint64_t seed = 1; seed <= 3; ++seed) {
+    auto r = run("RTE", "ptp", seed, 0.85);
+    if (again.done(r.run_key())) continue;
+    ++executed;
+    again.append(r);
+  }
+  CHECK(executed == 1);  // seeds 1 and 2 were done
+  // a different configuration is a different run
+  auto other = run("RTE", "ptp", 1, 0.5);
+  other.config["lr"] = 1e-2;
+  CHECK_FALSE(again.done(other.run_key()));
+
+  // summary: RTE/ptp accuracy {0.80, 0.90, 0.85}: mean 0.85, std sqrt((0.0025+0.0025+0)/2) = 0.05
+  const auto rows = sw::summarize(sw::read_results(path).records);
+  REQUIRE(rows.size() == 4);  // CB/ptp accuracy, CB/ptp f1, RTE/ptp accuracy, RTE/vanilla accuracy
+  CHECK(rows[0].task == "CB");
+  CHECK(rows[0].metric == "accuracy");
+  CHECK(rows[1].metric == "f1");
+  CHECK(rows[2].method == "ptp");
+  CHECK(rows[2].stats.n == 3);
+  CHECK(rows[2].stats.mean == Approx(0.85));
+  CHECK(rows[2].stats.stddev == Approx(0.05));
+  CHECK(rows[2].stats.min == 0.80);
+  CHECK(rows[2].stats.max == 0.90);
+  CHECK(rows[3].method == "vanilla");
+  CHECK(rows[3].stats.n == 1);
+
+  const std::string md = sw::summary_markdown(rows);
+  CHECK(contains(md, "| task | method | metric | n | mean ± std | min | max |\n"));
+  CHECK(contains(md, "| RTE | ptp | accuracy | 3 | 85.00 ± 5.00 | 80.00 | 90.00 |\n"));
+  CHECK(contains(md, "| RTE | vanilla | accuracy | 1 | 70.00 ± n/a | 70.00 | 70.00 |\n"));
+  CHECK(contains(md, "| CB | ptp | f1 | 1 | 80.00 ± n/a | 80.00 | 80.00 |\n"));
+  const std::string csv = sw::summary_csv(rows);
+  CHECK(contains(csv, "task,method,metric,n,mean,std,min,max\n"));
+  CHECK(contains(csv, "RTE,vanilla,accuracy,1,0.69999999999999996,,0.69999999999999996,0.69999999999999996\n"));
+  CHECK(contains(csv, "RTE,ptp,accuracy,3,"));
+
+  // the tables are written atomically: both exist, no temp file is left behind
+  sw::write_summary(sw::read_results(path).records, dir.path / "summary.md", dir.path / "summary.csv");
+  CHECK(slurp(dir.path / "summary.md") == md);
+  CHECK(slurp(dir.path / "summary.csv") == csv);
+  sw::write_summary(sw::read_results(path).records, dir.path / "summary.md", dir.path / "summary.csv");  // overwrite
+  std::size_t entries = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir.path)) ++entries;
+  CHECK(entries == 3);  // results.jsonl, summary.md, summary.csv
+
+  // a duplicated run key (two workers did the same run) counts once
+  auto records = sw::read_results(path).records;
+  records.push_back(records.front());
+  CHECK(sw::summarize(records)[2].stats.n == 3);
+  // non-finite metrics are refused before anything is written
+  auto bad = run("RTE", "ptp", 9, NAN);
+  CHECK_THROWS_AS(again.append(bad), std::invalid_argument);
+  CHECK(sw::read_results(path).records.size() == 5);
+}
+
+TEST_CASE("sweep: a torn last line is reported, and cut off by the next append", "[reproduce][sweep]") {
+  temp_dir dir;
+  const fs::path path = dir.path / "results.jsonl";
+  sw::append_result(path, run("RTE", "ptp", 1, 0.8));
+  sw::append_result(path, run("RTE", "ptp", 2, 0.9));
+  const std::string fragment = R"({"key": "RTE/ptp/seed=3/{}", "task": "RTE", "met)";
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::app);  // what a crash mid-append leaves
+    out << fragment;
+  }
+  const auto contents = sw::read_results(path);
+  CHECK(contents.records.size() == 2);
+  REQUIRE(contents.torn);
+  CHECK(contents.torn->line == 3);
+  CHECK(contents.torn->bytes == fragment.size());
+
+  sw::results_file results(path);
+  REQUIRE(results.torn());
+  CHECK(results.torn()->line == 3);
+  CHECK_FALSE(results.done("RTE/ptp/seed=3/{}"));  // the torn run is not done: it runs again
+  const auto report = results.append(run("RTE", "ptp", 3, 0.85));
+  CHECK(report.torn_bytes_removed == fragment.size());
+  const auto repaired = sw::read_results(path);
+  CHECK(repaired.records.size() == 3);
+  CHECK_FALSE(repaired.torn);
+  CHECK(repaired.records[2].seed == 3);
+
+  // a torn write cut inside a UTF-8 sequence is still just a torn tail
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::app);
+    out << "{\"task\": \"Zo\xC3";
+  }
+  CHECK(sw::read_results(path).torn);
+  // a file that is nothing but a fragment
+  const fs::path lone = dir.write("lone.jsonl", "{\"task\"");
+  CHECK(sw::read_results(lone).records.empty());
+  CHECK(sw::read_results(lone).torn->line == 1);
+  CHECK(sw::append_result(lone, run("CB", "ptp", 1, 0.5)).torn_bytes_removed == 7);
+  CHECK(sw::read_results(lone).records.size() == 1);
+}
+
+TEST_CASE("sweep: malformed complete lines are errors naming file, line and field", "[reproduce][sweep]") {
+  temp_dir dir;
+  const fs::path path = dir.path / "results.jsonl";
+  sw::append_result(path, run("RTE", "ptp", 1, 0.8));
+  const std::string good = slurp(path);
+
+  const auto p1 = dir.write("a.jsonl", good + "{\"task\": oops}\n" + good);
+  try {
+    (void)sw::read_results(p1);
+    FAIL("expected data_error");
+  } catch (const ptp::data::data_error& e) {
+    CHECK(e.line() == 2);
+    CHECK(e.file() == p1.string());
+    CHECK(contains(e.what(), "a.jsonl:2: malformed JSON"));
+  }
+  const auto p2 = dir.write("b.jsonl", good + R"({"task": "RTE", "method": "m", "seed": 1, "wall_seconds": 1})" "\n");
+  try {
+    (void)sw::read_results(p2);
+    FAIL("expected data_error");
+  } catch (const ptp::data::data_error& e) {
+    CHECK(e.line() == 2);
+    CHECK(e.field() == "metrics");
+  }
+  const auto p3 = dir.write("c.jsonl", R"({"task": "RTE", "method": "m", "seed": 1, "wall_seconds": 1, "metrics": {"accuracy": "high"}})" "\n");
+  try {
+    (void)sw::read_results(p3);
+    FAIL("expected data_error");
+  } catch (const ptp::data::data_error& e) {
+    CHECK(e.line() == 1);
+    CHECK(e.field() == "metrics.accuracy");
+  }
+  // an empty results file is a new sweep, not an error
+  CHECK(sw::read_results(dir.write("empty.jsonl", "")).records.empty());
+}
+
+TEST_CASE("sweep: concurrent appenders never lose or mix lines", "[reproduce][sweep]") {
+  temp_dir dir;
+  const fs::path path = dir.path / "results.jsonl";
+  std::vector<std::thread> workers;
+  for (int w = 0; w < 4; ++w)
+    workers.emplace_back([&, w] {
+      for (int k = 0; k < 20; ++k) sw::append_result(path, run("RTE", "worker" + std::to_string(w), static_cast<std::uint64_t>(k), 0.5));
+    });
+  for (auto& t : workers) t.join();
+  const auto contents = sw::read_results(path);
+  CHECK(contents.records.size() == 80);
+  CHECK_FALSE(contents.torn);
+  std::set<std::string> keys;
+  for (const auto& r : contents.records) keys.insert(r.run_key());
+  CHECK(keys.size() == 80);
+}
+
+// ---- progress ----------------------------------------------------------------------------------
+
+namespace {
+std::string read_back(std::FILE* f) {
+  std::fflush(f);
+  std::rewind(f);
+  std::string s;
+  char buf[512];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) s.append(buf, n);
+  return s;
+}
+}  // namespace
+
+TEST_CASE("progress: durations, status text, lines off a terminal, bar on request", "[reproduce][progress]") {
+  CHECK(ptp::format_duration(0) == "00:00");
+  CHECK(ptp::format_duration(61) == "01:01");
+  CHECK(ptp::format_duration(3661) == "1:01:01");
+  CHECK(ptp::format_duration(NAN) == "--:--");
+  CHECK(ptp::format_duration(-1) == "--:--");
+
+  std::FILE* f = std::tmpfile();
+  REQUIRE(f != nullptr);
+  {
+    ptp::progress p("train RTE", 1024, {}, f);
+    CHECK_FALSE(p.is_bar());  // a file is no terminal
+    // 512 of 1024 after 10 s: 51.2 it/s, 512 left → 10 s
+    CHECK(p.status(512, 10.0) == "512/1024  50.0%  51.2 it/s  ETA 00:10");
+    CHECK(p.status(0, 0.0) == "0/1024  0.0%  0 it/s  ETA --:--");
+  }
+  {
+    ptp::progress lines("epoch", 4, {.style = ptp::progress_style::lines, .log_interval = 0.0}, f);
+    for (int i = 0; i < 4; ++i) lines.advance();
+    lines.finish();
+    CHECK(lines.done() == 4);
+  }
+  std::string text = read_back(f);
+  CHECK(contains(text, "epoch: 1/4  25.0%"));
+  CHECK(contains(text, "epoch: 4/4  100.0%"));
+  CHECK(contains(text, "elapsed"));
+  CHECK_FALSE(contains(text, "\r"));
+  std::fclose(f);
+
+  f = std::tmpfile();
+  REQUIRE(f != nullptr);
+  {
+    ptp::progress bar("sweep", 10, {.style = ptp::progress_style::bar, .redraw_interval = 0.0, .width = 10, .unit = "run"}, f);
+    CHECK(bar.is_bar());
+    bar.update(5);
+  }  // the destructor finishes the line
+  text = read_back(f);
+  CHECK(contains(text, "\rsweep [#####.....]  5/10  50.0%"));
+  CHECK(contains(text, "run/s"));
+  CHECK(contains(text, "ETA"));
+  CHECK(text.back() == '\n');
+  std::fclose(f);
+
+  // unknown total: counts and rate only
+  ptp::progress unknown("scan", 0, {.style = ptp::progress_style::lines}, nullptr);
+  CHECK(unknown.status(7, 2.0) == "7  3.5 it/s");
+}

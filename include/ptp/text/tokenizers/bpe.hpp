@@ -347,7 +347,7 @@ inline vocabulary read_vocab_json(const std::string& path) {
   vocabulary v;
   for (const auto& [token, id] : j.items()) {
     if (!id.is_number_unsigned()) r.at(token).fail("expected a non-negative integer id");
-    v.insert(token, id.get<std::uint32_t>());
+    v.insert(token, r.at(token).id());  // id(): at most vocabulary::max_id
   }
   return v;
 }
@@ -403,7 +403,7 @@ inline bpe_tokenizer load_bpe(const std::string& path, pipeline_options pipeline
   if (!vocab.value.is_object() || vocab.value.empty()) vocab.fail("expected a non-empty object token → id");
   for (const auto& [token, id] : vocab.value.items()) {
     if (!id.is_number_unsigned()) vocab.at(token).fail("expected a non-negative integer id");
-    v.insert(token, id.get<std::uint32_t>());
+    v.insert(token, vocab.at(token).id());  // id(): at most vocabulary::max_id
   }
   std::vector<std::pair<std::string, std::string>> merges;
   const auto ms = m.at("merges");

@@ -34,6 +34,8 @@ inline json parse_file(const std::string& path) {
     return json::parse(text);
   } catch (const json::parse_error& e) {
     throw tokenizer_file_error("malformed JSON in '" + path + "' at byte " + std::to_string(e.byte) + ": " + e.what());
+  } catch (const json::exception& e) {  // e.g. out_of_range 406: a number such as 1e400 overflows a double
+    throw tokenizer_file_error("malformed JSON in '" + path + "': " + e.what());
   }
 }
 
@@ -70,6 +72,13 @@ struct node {
       fail("expected a non-negative integer");
     return value.get<std::uint64_t>();
   }
+  /// A token id: a non-negative integer no larger than vocabulary::max_id.
+  [[nodiscard]] std::uint32_t id() const {
+    const std::uint64_t v = uint();
+    if (v > vocabulary::max_id)
+      fail("id " + std::to_string(v) + " exceeds the limit " + std::to_string(vocabulary::max_id));
+    return static_cast<std::uint32_t>(v);
+  }
   [[nodiscard]] double number() const {
     if (!value.is_number()) fail("expected a number");
     return value.get<double>();
@@ -97,7 +106,8 @@ inline added_vocabulary added_tokens(const node& r) {
     if (t.flag("normalized", false) && !t.flag("special", false))
       t.at("normalized").fail("normalized added tokens are not supported");
     if (t.flag("single_word", false)) t.at("single_word").fail("single_word added tokens are not supported");
-    out.push_back({t.at("content").str(), static_cast<std::uint32_t>(t.at("id").uint()), t.flag("special", false),
+    if (t.at("content").str().empty()) t.at("content").fail("empty added token");
+    out.push_back({t.at("content").str(), t.at("id").id(), t.flag("special", false),
                    t.flag("lstrip", false), t.flag("rstrip", false)});
   }
   return added_vocabulary{std::move(out)};
@@ -107,7 +117,7 @@ namespace detail {
 inline void parse_processor(const node& p, post_processor& out) {
   const std::string type = p.at("type").str();
   auto special_pair = [&](const node& n) {  // ["[CLS]", 101]
-    return static_cast<std::uint32_t>(n.index(1).uint());
+    return n.index(1).id();
   };
   if (type == "TemplateProcessing") {
     const node specials = p.at("special_tokens");
@@ -126,7 +136,7 @@ inline void parse_processor(const node& p, post_processor& out) {
           const node tok = specials.at(s.at("id").str());
           const node ids = tok.at("ids");
           for (std::size_t k = 0; k < ids.value.size(); ++k)
-            items.push_back({false, 0, static_cast<std::uint32_t>(ids.index(k).uint()),
+            items.push_back({false, 0, ids.index(k).id(),
                              static_cast<std::uint32_t>(s.at("type_id").uint())});
         }
       }

@@ -60,6 +60,8 @@ class unigram_model {
       : options_(options), unk_id_(unk_id) {
     if (pieces.empty()) throw tokenizer_file_error("in '" + source + "': empty Unigram vocabulary");
     if (unk_id >= pieces.size()) throw tokenizer_file_error("in '" + source + "': unk_id out of range");
+    if (pieces.size() > std::size_t{vocabulary::max_id} + 1)
+      throw tokenizer_file_error("in '" + source + "': more than " + std::to_string(vocabulary::max_id + 1) + " pieces");
     scores_.reserve(pieces.size());
     min_score_ = std::numeric_limits<double>::infinity();
     for (std::uint32_t id = 0; id < pieces.size(); ++id) {
@@ -210,6 +212,7 @@ inline unigram_tokenizer load_unigram(const std::string& path, pipeline_options 
   if (pre.at("type").str() != "Metaspace") pre.at("type").fail("expected \"Metaspace\"");
   if (pre.has("replacement")) {
     const std::string rep = pre.at("replacement").str();
+    if (rep.empty()) pre.at("replacement").fail("expected one character");
     std::size_t p = 0;
     o.replacement = utf8::decode(rep, p);
     if (p != rep.size()) pre.at("replacement").fail("expected one character");
@@ -233,7 +236,7 @@ inline unigram_tokenizer load_unigram(const std::string& path, pipeline_options 
     pieces.push_back({e.index(0).str(), e.index(1).number()});
   }
   if (!m.has("unk_id")) m.at("unk_id").fail("a Unigram model without unk_id is not supported");
-  const auto unk = static_cast<std::uint32_t>(m.at("unk_id").uint());
+  const auto unk = m.at("unk_id").id();
   return {unigram_model(std::move(pieces), unk, o, path), json_io::added_tokens(r), json_io::post_processing(r), pipeline};
 }
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -28,8 +29,15 @@ class vocabulary {
  public:
   vocabulary() = default;
 
-  /// Sets `token` ↔ `id`; a repeated token keeps the last id (as HF does).
+  /// The largest id accepted. Ids index dense tables (id → token here, embedding rows
+  /// downstream), so an id read from a file must not size them at will: 2^22 − 1 is 16×
+  /// the largest vocabularies in use (~262k).
+  static constexpr std::uint32_t max_id = (1u << 22) - 1;
+
+  /// Sets `token` ↔ `id`; a repeated token keeps the last id (as HF does). Throws
+  /// std::length_error for an id above max_id (the file loaders report it first, by field).
   void insert(std::string token, std::uint32_t id) {
+    if (id > max_id) throw std::length_error("token id " + std::to_string(id) + " exceeds vocabulary::max_id");
     if (id >= tokens_.size()) {
       tokens_.resize(id + 1);
       present_.resize(id + 1, false);

@@ -234,6 +234,9 @@ inline vocabulary read_vocab_txt(const std::string& path) {
     } catch (const invalid_utf8& e) {
       throw tokenizer_file_error("vocabulary file '" + path + "' line " + std::to_string(id + 1) + ": " + e.what());
     }
+    if (id > vocabulary::max_id)
+      throw tokenizer_file_error("vocabulary file '" + path + "' has more than " + std::to_string(vocabulary::max_id + 1) +
+                                 " lines");
     v.insert(line, id++);
   }
   if (id == 0) throw tokenizer_file_error("vocabulary file '" + path + "' is empty");
@@ -284,7 +287,7 @@ inline wordpiece_tokenizer load_wordpiece(const std::string& path, pipeline_opti
   if (!vocab.value.is_object() || vocab.value.empty()) vocab.fail("expected a non-empty object token → id");
   for (const auto& [token, id] : vocab.value.items()) {
     if (!id.is_number_unsigned()) vocab.at(token).fail("expected a non-negative integer id");
-    v.insert(token, id.get<std::uint32_t>());
+    v.insert(token, vocab.at(token).id());  // id(): at most vocabulary::max_id
   }
   return {wordpiece_model(std::move(v), std::move(o), path), json_io::added_tokens(r), json_io::post_processing(r),
           pipeline};

@@ -155,5 +155,28 @@ constexpr void logit_model() {
                 "ptp::LogitModel: missing `logits_backward(const T& e, const Z& dlogits, T* grad_e, double w)` (concepts.hpp)");
 }
 
+template <class S>
+constexpr void embedding_perturbation() {
+  static_assert(requires { typename S::embedding_stage_tag; },
+                "ptp::EmbeddingPerturbation: missing `using embedding_stage_tag = void;` (concepts.hpp, PAPER.md §3)");
+  static_assert(requires(const S& s) { s.passes(); },
+                "ptp::EmbeddingPerturbation: missing `std::size_t passes() const` — the model passes one step costs (concepts.hpp)");
+}
+
+template <class O>
+constexpr void objective() {
+  static_assert(requires { typename O::objective_tag; },
+                "ptp::Objective: missing `using objective_tag = void;` (objective.hpp, PAPER.md §2)");
+  static_assert(requires(const O& o) {
+    { o.clean_weight() } -> std::convertible_to<double>;
+    { o.perturbed_weight() } -> std::convertible_to<double>;
+  }, "ptp::Objective: missing `double clean_weight() const` / `double perturbed_weight() const` (objective.hpp)");
+}
+
+template <class R>
+constexpr void regularizer() {
+  static_assert(Regularizer<R>, "ptp::Regularizer: missing `regularizer_tag` / `objective_type` — build one with ptp::regularizer(...) (regularizer.hpp)");
+}
+
 }  // namespace check
 }  // namespace ptp

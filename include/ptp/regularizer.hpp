@@ -313,6 +313,8 @@ auto regularizer(S&&... stages) {
     else return objective::clean_plus_perturbed{};
   }();
   using O = decltype(obj);
+  if constexpr (!std::is_same_v<E, no_embedding_perturbation>) check::embedding_perturbation<E>();
+  check::objective<O>();
   return regularizer_t<decltype(text), E, O>(std::move(text), std::move(emb), std::move(obj));
 }
 

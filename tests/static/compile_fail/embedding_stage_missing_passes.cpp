@@ -1,4 +1,4 @@
-// expect: (required expression [^ ]*s\.passes\(\)[^ ]* is invalid|[^ ]*s\.passes\(\)[^ ]* would be invalid)
+// expect: ptp::EmbeddingPerturbation: missing `std::size_t passes\(\) const`
 // An embedding-space stage must say how many model passes a step costs (`passes()`).
 #include <cstddef>
 
@@ -12,4 +12,4 @@ struct my_noise {
 #endif
 };
 
-static_assert(ptp::EmbeddingPerturbation<my_noise>);
+static_assert((ptp::check::embedding_perturbation<my_noise>(), true));

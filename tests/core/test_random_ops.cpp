@@ -122,6 +122,12 @@ TEST_CASE("generator: moments of fill_normal and fill_uniform (n = 1e6, 5 standa
     CHECK(std::abs(m1 - mu) < 5 * sd / sn);
     CHECK(std::abs(m2 - 1.0) < 5 * std::sqrt(2.0) / sn);   // Var(z²) = 2
     CHECK(std::abs(m4 - 3.0) < 5 * std::sqrt(96.0) / sn);  // Var(z⁴) = 105 − 9
+    // Lanes are independent: the two halves of a Box–Muller pair, and neighbouring pairs.
+    for (std::size_t lag : {1, 2}) {
+      double c = 0;
+      for (std::size_t i = 0; i + lag < n; i += 2) c += (v[i] - mu) * (v[i + lag] - mu) / (sd * sd);
+      CHECK(std::abs(c / (n / 2)) < 5 / std::sqrt(n / 2.0));
+    }
     CHECK(std::all_of(v.begin(), v.end(), [](double x) { return std::isfinite(x); }));
   }
   SECTION("uniform") {

@@ -114,13 +114,13 @@ struct tiny_transformer : torch::nn::ModuleHolder<tiny_transformer_impl> {
 };
 
 /// A synthetic separable task: sequences of `len` tokens from [4, vocab); a sequence is class
-/// 1 iff it contains token 2 (else it contains token 3); token 1 is a [CLS] at position 0 and
-/// the last `pad` positions of odd rows are padding (token 0, mask 0).
+/// 1 iff it contains token 2 (at `marks` random positions; else token 3 there); token 1 is a
+/// [CLS] at position 0 and the last `pad` positions of odd rows are padding (token 0, mask 0).
 struct synthetic_batch {
   torch::Tensor ids, attention_mask, perturb_mask, labels;
 };
 inline synthetic_batch make_task(std::int64_t n, std::int64_t len, std::int64_t vocab, ptp::generator& gen,
-                                 std::int64_t pad = 2) {
+                                 std::int64_t pad = 2, int marks = 3) {
   auto ids = torch::zeros({n, len}, torch::kLong);
   auto am = torch::zeros({n, len}, torch::kFloat);
   auto labels = torch::zeros({n}, torch::kLong);
@@ -136,7 +136,8 @@ inline synthetic_batch make_task(std::int64_t n, std::int64_t len, std::int64_t 
       pi[b][l] = 4 + static_cast<std::int64_t>(gen.below(static_cast<std::uint64_t>(vocab - 4)));
       pa[b][l] = 1;
     }
-    pi[b][1 + static_cast<std::int64_t>(gen.below(static_cast<std::uint64_t>(real - 1)))] = y == 1 ? 2 : 3;
+    for (int k = 0; k < marks; ++k)
+      pi[b][1 + static_cast<std::int64_t>(gen.below(static_cast<std::uint64_t>(real - 1)))] = y == 1 ? 2 : 3;
   }
   auto pm = am.clone();
   pm.select(1, 0).zero_();  // never perturb [CLS]

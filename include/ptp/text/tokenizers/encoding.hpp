@@ -382,7 +382,7 @@ class tokenizer {
     const std::size_t n = a.size() + (b ? b->size() : 0) + added_count(b != nullptr);
     e.ids.reserve(n);
     e.type_ids.reserve(n);
-    e.attention_mask.assign(n, 1);
+    e.attention_mask.reserve(n);  // filled per token: a template may hold a sequence 0 or 2 times
     e.special_tokens_mask.reserve(n);
     e.offsets.reserve(n);
     e.word_ids.reserve(n);
@@ -391,6 +391,7 @@ class tokenizer {
       for (const auto& p : v) {
         e.ids.push_back(p.id);
         e.type_ids.push_back(type_id);
+        e.attention_mask.push_back(1);
         e.special_tokens_mask.push_back(0);
         e.offsets.emplace_back(p.begin, p.end);
         e.word_ids.push_back(p.word);
@@ -408,6 +409,7 @@ class tokenizer {
       } else {
         e.ids.push_back(item.id);
         e.type_ids.push_back(item.type_id);
+        e.attention_mask.push_back(1);
         e.special_tokens_mask.push_back(1);
         e.offsets.emplace_back(0, 0);
         e.word_ids.push_back(-1);

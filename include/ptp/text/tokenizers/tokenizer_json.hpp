@@ -7,6 +7,7 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -121,14 +122,17 @@ inline void parse_processor(const node& p, post_processor& out) {
   };
   if (type == "TemplateProcessing") {
     const node specials = p.at("special_tokens");
-    auto parse = [&](const node& seq, std::vector<template_item>& items) {
+    auto parse = [&](const node& seq, std::vector<template_item>& items, bool pair) {
       if (!seq.value.is_array()) seq.fail("expected an array");
+      bool seen[2] = {false, false};  // truncation budgets assume each sequence at most once
       for (std::size_t i = 0; i < seq.value.size(); ++i) {
         const node it = seq.index(i);
         if (it.has("Sequence")) {
           const node s = it.at("Sequence");
           const std::string which = s.at("id").str();
           if (which != "A" && which != "B") s.at("id").fail("expected A or B");
+          if (which == "B" && !pair) s.at("id").fail("the single template has no sequence B");
+          if (std::exchange(seen[which == "B"], true)) s.at("id").fail("sequence " + which + " appears twice");
           items.push_back({true, static_cast<std::uint8_t>(which == "B"), 0,
                            static_cast<std::uint32_t>(s.at("type_id").uint())});
         } else {
@@ -143,8 +147,8 @@ inline void parse_processor(const node& p, post_processor& out) {
     };
     out.single.clear();
     out.pair.clear();
-    parse(p.at("single"), out.single);
-    parse(p.at("pair"), out.pair);
+    parse(p.at("single"), out.single, false);
+    parse(p.at("pair"), out.pair, true);
   } else if (type == "BertProcessing") {
     const auto pp = post_processor::bert(special_pair(p.at("cls")), special_pair(p.at("sep")));
     out.single = pp.single;

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -78,6 +79,9 @@ struct encoder_config {
       fail("embedding_size differs from hidden_size, which only ALBERT supports");
     if (num_hidden_groups <= 0 || inner_group_num <= 0 || num_hidden_layers % num_hidden_groups != 0)
       fail("num_hidden_layers must be a positive multiple of num_hidden_groups");
+    // num_attention_applications() multiplies the two (ALBERT); keep it representable.
+    if (family == encoder_family::albert && inner_group_num > std::numeric_limits<std::int64_t>::max() / num_hidden_layers)
+      fail("num_hidden_layers × inner_group_num overflows");
     if (pad_token_id < 0 || pad_token_id >= vocab_size) fail("pad_token_id outside the vocabulary");
     if (family == encoder_family::roberta && max_position_embeddings <= pad_token_id + 1)
       fail("RoBERTa positions start at pad_token_id + 1, beyond max_position_embeddings");
@@ -98,6 +102,9 @@ struct encoder_config {
     auto fail = [&](const std::string& m) -> void { throw hf_config_error(where + ": " + m); };
     if (!j.is_object()) fail("not a JSON object");
     encoder_config c;
+    // Type-check before j.value(): it throws nlohmann::type_error (no file name) on a mismatch.
+    if (j.contains("model_type") && !j["model_type"].is_string()) fail("field 'model_type' is not a string");
+    if (j.contains("is_decoder") && !j["is_decoder"].is_boolean()) fail("field 'is_decoder' is not true or false");
     const std::string type = j.value("model_type", std::string{});
     if (type == "bert") {
       c.family = encoder_family::bert;

@@ -51,7 +51,7 @@ class differentiable_ref {
 /// Wraps a LogitModel with labels as a Differentiable (mean cross-entropy) that stays a
 /// LogitModel, so it serves both task-loss and consistency objectives.
 /// @code
-///   auto f = ptp::supervised<Tensor3>(model, labels);
+///   ptp::supervised<MyModel, Tensor3> f(model, labels);
 ///   double loss = reg.loss(f, e, mask, gen, ptp::mode::train);
 /// @endcode
 template <class M, class T>

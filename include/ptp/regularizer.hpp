@@ -228,6 +228,14 @@ class regularizer_t {
     using Z = detail::logits_t<F, T>;
     const T& e = ctx.embeddings();
     const Z& zc = ctx.clean_logits();
+    if constexpr (Embedding::needs_clean_gradient) {
+      // FGM/PGD ascend the task loss: its clean ∇_e costs one pass that adds nothing to θ.
+      T g = ops::zeros_like(e);
+      const double l = differentiable_ref<F, T>(f).evaluate_with_gradient(e, &g, 0.0);
+      ctx.count_pass();
+      ctx.finish_gradient(l, g, "clean");
+      ctx.set_clean_gradient(std::move(g));
+    }
     auto points = embedding_.perturb(ctx, gen);
     if (points.size() != 1 || !points.front().delta)
       throw std::logic_error("ptp::objective::consistency: the stage must give exactly one δ (FreeLB cannot pair with it)");

@@ -188,6 +188,36 @@ TEMPLATE_LIST_TEST_CASE("R3F consistency: θ-gradient equals finite differences 
   }
 }
 
+TEMPLATE_LIST_TEST_CASE("PGD with the consistency objective: ascent on the task loss, λ·symKL at the result",
+                        "[core][objective]", double_backends) {
+  problem<TestType> pb;
+  using T3 = typename TestType::T3;
+  using F = decltype(pb.f);
+  recording<F, T3> rec(pb.f);
+  const ptp::embedding::pgd stage{.steps = 2, .step_size = 0.2, .epsilon = 0.25};
+  const auto reg = ptp::regularizer(stage, ptp::objective::consistency{.weight = 0.7});
+  ptp::generator gen{.seed = 4};
+  const auto [loss, passes] = reg.loss_and_passes(rec, pb.e, pb.mask, gen);
+  // clean logits, the clean ∇_e (no θ), K − 1 = 1 further ascent pass, the final pair.
+  CHECK(passes == 4);
+  const auto grads = rec.inputs(recording<F, T3>::kind::with_gradient);
+  REQUIRE(grads.size() == 2);
+  // The ascent reproduces PGD on the task loss: δ1 from the clean gradient, δ2 from ∇ at δ1.
+  T3 g = ptp::ops::zeros_like(pb.e), delta = ptp::ops::zeros_like(pb.e);
+  ptp::differentiable_ref<F, T3>(pb.f).gradient(pb.e, &g, 0.0);
+  ptp::ops::mask_and_scale(g, pb.mask);
+  ptp::ops::ascent_step(delta, g, 0.2, ptp::step_rule::l2, ptp::granularity::example, 0.25, ptp::norm_type::l2);
+  check_close(grads[1], to_vector(ptp::ops::add(pb.e, delta)), 1e-14);
+  ptp::differentiable_ref<F, T3>(pb.f).gradient(grads[1], &g, 0.0);
+  ptp::ops::mask_and_scale(g, pb.mask);
+  ptp::ops::ascent_step(delta, g, 0.2, ptp::step_rule::l2, ptp::granularity::example, 0.25, ptp::norm_type::l2);
+  const auto zc = pb.model.logits(pb.e), zq = pb.model.logits(ptp::ops::add(pb.e, delta));
+  CHECK(loss == Approx(ptp::losses::cross_entropy(zc, pb.y) + 0.7 * ptp::losses::sym_kl(zc, zq)).epsilon(1e-12));
+  // The ascent passes add nothing to θ.
+  for (const auto& c : rec.calls)
+    if (c.k == recording<F, T3>::kind::with_gradient) CHECK(c.w == 0.0);
+}
+
 TEMPLATE_LIST_TEST_CASE("prompt gradient through a regularized Gaussian step matches finite differences",
                         "[core][prompt][fd]", double_backends) {
   problem<TestType> pb;

@@ -1,6 +1,7 @@
 // ptp/embedding/freelb.hpp — FreeLB (Zhu et al., ICLR 2020): K "free" adversarial passes.
 #pragma once
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -24,7 +25,7 @@ struct freelb {
   double init_magnitude = 0.2;        ///< adv-init-mag
   norm_type norm = norm_type::l2;
   static constexpr bool needs_clean_gradient = false;
-  [[nodiscard]] std::size_t passes() const { return static_cast<std::size_t>(steps) + 1; }
+  [[nodiscard]] std::size_t passes() const { return static_cast<std::size_t>(std::max(steps, 0)) + 1; }
 
   template <class Ctx>
   auto perturb(Ctx& ctx, generator& gen) const {

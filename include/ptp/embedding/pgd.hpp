@@ -1,6 +1,7 @@
 // ptp/embedding/pgd.hpp — PGD-K, the embedding-space attack of PTP-ADV.
 #pragma once
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -29,7 +30,7 @@ struct pgd {
   norm_type norm = norm_type::l2;   ///< ball and step geometry
   static constexpr bool needs_clean_gradient = true;
   [[nodiscard]] std::size_t passes() const {
-    return static_cast<std::size_t>(steps) + (init == init_kind::zero ? 1 : 2);
+    return static_cast<std::size_t>(std::max(steps, 0)) + (init == init_kind::zero ? 1 : 2);
   }
 
   template <class Ctx>

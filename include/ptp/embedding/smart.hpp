@@ -1,6 +1,7 @@
 // ptp/embedding/smart.hpp — SMART / VAT (Jiang et al., ACL 2020): virtual adversarial δ.
 #pragma once
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -24,7 +25,7 @@ struct smart {
   double floor = 1e-6;       ///< added to the per-token max before dividing
   static constexpr bool needs_clean_gradient = false;
   static constexpr bool needs_logits = true;
-  [[nodiscard]] std::size_t passes() const { return static_cast<std::size_t>(steps) + 2; }
+  [[nodiscard]] std::size_t passes() const { return static_cast<std::size_t>(std::max(steps, 0)) + 2; }
 
   template <class Ctx>
   auto perturb(Ctx& ctx, generator& gen) const {

@@ -396,3 +396,46 @@ TEST_CASE("CUDA: the core's stages and a training step on the GPU match the CPU"
   ptp::generator g3{.seed = 5}, g4{.seed = 5};
   CHECK(at::equal(ptp::embedding::neftune{}.sample(e, m, g3), ptp::embedding::neftune{}.sample(e.to(at::kCUDA), m.to(at::kCUDA), g4).cpu()));
 }
+
+namespace {
+// A toy text stage: replaces every token 2/3 (the label markers) by token 5 — it only has to
+// show that train_step_text runs the text stages before the batch is embedded.
+struct hide_markers {
+  std::vector<std::int64_t> operator()(std::vector<std::int64_t> ids, ptp::generator&, ptp::mode m) const {
+    if (m == ptp::mode::train)
+      for (auto& id : ids)
+        if (id == 2 || id == 3) id = 5;
+    return ids;
+  }
+};
+}  // namespace
+
+TEST_CASE("train_step_text: text stages, then embedding, then the regularized step", "[torch][train]") {
+  trainer t;
+  auto reg = ptp::regularizer(hide_markers{}, ptp::embedding::gaussian{.sigma = 0.1});
+  auto flat = t.data.ids.flatten().contiguous();
+  std::vector<std::int64_t> ids(flat.data_ptr<std::int64_t>(), flat.data_ptr<std::int64_t>() + flat.numel());
+  struct prepared {
+    ptp::torch::autograd_model model;
+    at::Tensor embeddings, mask;
+  };
+  std::vector<std::int64_t> seen;
+  auto w0 = t.prompt->weight.detach().clone();
+  const double loss = ptp::torch::train_step_text(
+      reg, ids,
+      [&](std::vector<std::int64_t> perturbed) {
+        seen = perturbed;
+        auto x = at::tensor(perturbed, at::kLong).view_as(t.data.ids);
+        torch::NoGradGuard ng;
+        return prepared{t.model(), t.net->tokens->forward(x), t.data.perturb_mask};
+      },
+      t.gen, *t.opt, t.sched.get());
+  CHECK(std::isfinite(loss));
+  CHECK(std::count(ids.begin(), ids.end(), 2) + std::count(ids.begin(), ids.end(), 3) > 0);
+  CHECK(std::count(seen.begin(), seen.end(), 2) + std::count(seen.begin(), seen.end(), 3) == 0);
+  CHECK(t.sched->steps_taken() == 1);
+  // warm-up: the first step runs at lr = 0 (Hugging Face's schedule), the next at base/2
+  CHECK(at::equal(t.prompt->weight, w0));
+  CHECK(t.prompt->weight.grad().abs().max().item<double>() > 0);
+  CHECK(t.opt->param_groups()[0].options().get_lr() == Approx(0.5e-2));
+}

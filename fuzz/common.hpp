@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -38,9 +39,12 @@ inline std::string_view text(const std::uint8_t* data, std::size_t size) {
   return {reinterpret_cast<const char*>(data), size};
 }
 
-/// A documented error was thrown: it must say something.
+/// A documented error was thrown: it must say something. With PTP_FUZZ_VERBOSE set, the
+/// message is printed (what a user would see; docs/RELIABILITY.md quotes these).
 inline void expected(const std::exception& e) {
   if (e.what() == nullptr || *e.what() == '\0') finding("an expected error type with an empty message");
+  static const bool verbose = std::getenv("PTP_FUZZ_VERBOSE") != nullptr;
+  if (verbose) std::fprintf(stderr, "expected error: %s\n", e.what());
 }
 
 /// Splits `s` at every `sep` byte, at most `max_parts` parts (the last keeps the rest).

@@ -17,7 +17,7 @@ def put(target, name, data):
     d = os.path.join(ROOT, target)
     os.makedirs(d, exist_ok=True)
     if isinstance(data, str):
-        data = data.encode("utf-8")
+        data = data.encode("utf-8", "surrogateescape")
     with open(os.path.join(d, name), "wb") as f:
         f.write(data)
 
@@ -268,6 +268,146 @@ def safetensors():
                                               ("bf", "BF16", [1, 1], b"\x80?"), ("i", "I32", [], struct.pack("<i", 3)),
                                               ("z", "F32", [0, 4], b"")]))
     put("safetensors", "empty_header", st_file([], pad=False))
+
+
+# ---- bad input catalogue (docs/RELIABILITY.md): one small file per kind of bad input ----------
+def catalogue():
+    wp = json.dumps(wordpiece_json(), ensure_ascii=False)
+    T = "tokenizer_json"
+    put(T, "bad_truncated.json", wp[:len(wp) // 2])
+    put(T, "bad_invalid_utf8.json", wp.replace('"hello"', '"hel\udcff"').encode("utf-8", "surrogateescape"))
+    put(T, "bad_not_json.json", "model: WordPiece\n")
+    j = wordpiece_json(); j["model"]["vocab"] = ["[UNK]"]; put(T, "bad_vocab_wrong_type.json", dumps(j))
+    j = wordpiece_json(); del j["model"]["unk_token"]; put(T, "bad_missing_unk_token.json", dumps(j))
+    j = wordpiece_json(); j["model"]["unk_token"] = "<unk>"; put(T, "bad_unk_not_in_vocab.json", dumps(j))
+    j = wordpiece_json(); j["model"]["vocab"]["x"] = -3; put(T, "bad_negative_id.json", dumps(j))
+    j = wordpiece_json(); j["model"]["vocab"]["x"] = 5000000; put(T, "bad_id_above_limit.json", dumps(j))
+    j = wordpiece_json(); j["model"]["vocab"]["x"] = 2.5; put(T, "bad_fractional_id.json", dumps(j))
+    put(T, "bad_duplicate_key.json", wp.replace('"hello": 5', '"hello": 5, "hello": 6'))
+    j = wordpiece_json(); j["model"]["type"] = "WordLevel"; put(T, "bad_unsupported_model.json", dumps(j))
+    j = wordpiece_json(); j["normalizer"] = {"type": "NFKC"}; put(T, "bad_unsupported_normalizer.json", dumps(j))
+    j = wordpiece_json(); j["added_tokens"][0]["id"] = "0"; put(T, "bad_added_id_string.json", dumps(j))
+    j = wordpiece_json(); j["post_processor"]["special_tokens"] = {}; put(T, "bad_template_unknown_special.json", dumps(j))
+    j = bpe_json(); j["model"]["merges"].append("zz qq"); put(T, "bad_merge_unknown_token.json", dumps(j))
+    j = bpe_json(); j["model"]["merges"].append("nospace"); put(T, "bad_merge_one_token.json", dumps(j))
+    j = unigram_json(); j["model"]["unk_id"] = 99; put(T, "bad_unk_id_out_of_range.json", dumps(j))
+    j = unigram_json(); j["model"]["vocab"][3] = ["[SEP]"]; put(T, "bad_piece_without_score.json", dumps(j))
+    j = unigram_json(); j["pre_tokenizer"]["replacement"] = "ab"; put(T, "bad_replacement_two_chars.json", dumps(j))
+    put(T, "bad_deep_nesting.json", "[" * 100000)
+    put(T, "bad_empty.json", "")
+    V = "vocab_files"
+    put(V, "bad_vocab_txt_invalid_utf8", b"0[PAD]\n[UNK]\n[CLS]\n[SEP]\nhel\xc3\x28lo\n")
+    put(V, "bad_vocab_txt_empty", "0")
+    put(V, "bad_vocab_txt_no_cls", "0[UNK]\n[SEP]\nhello\n")
+    put(V, "bad_vocab_txt_no_unk", "0[CLS]\n[SEP]\nhello\n")
+    merges = "".join(f"{a} {b}\n" for a, b in BPE_MERGES)
+    vj = json.dumps(bpe_vocab(), ensure_ascii=False)
+    put(V, "bad_merges_three_tokens", "1" + vj + "\0" + merges + "a b c\n")
+    put(V, "bad_merges_unknown_token", "1" + vj + "\0" + merges + "\u0120 zzz\n")
+    put(V, "bad_vocab_json_truncated", "1" + vj[:100] + "\0" + merges)
+    put(V, "bad_vocab_json_array", "1[1, 2]\0" + merges)
+    put(V, "bad_vocab_json_string_id", "1" + vj.replace('"<s>": 0', '"<s>": "0"') + "\0" + merges)
+    E = "tokenizer_encode"
+    put(E, "bad_truncated_utf8", b"\x00\x00caf\xc3")
+    put(E, "bad_overlong", b"\x01\x00\xc0\xaf")
+    put(E, "bad_surrogate", b"\x02\x00a \xed\xa0\x80 b")
+    put(E, "bad_above_max", b"\x03\x00\xf4\x90\x80\x80")
+    put(E, "bad_pair_cut_inside_char", b"\x04\x40\xe6\x97\xa5\xe6\x9c\xac")
+
+    # WordNet: the mini database with one thing broken
+    base = open(os.path.join(ROOT, "wordnet", "mini_db"), "rb").read().decode().split("\x01")
+    def wn(name, idx, text):
+        parts = list(base); parts[idx] = text; put("wordnet", name, "\x01".join(parts))
+    data_noun = base[0]
+    lines = data_noun.split("\n")
+    wn("bad_truncated_data_line", 0, "\n".join(lines[:2] + [lines[2][:30]] + lines[3:]))
+    wn("bad_offset_mismatch", 0, data_noun.replace("00000100 05 n 03", "00000101 05 n 03", 1))
+    wn("bad_w_cnt_not_hex", 0, data_noun.replace("00000100 05 n 03", "00000100 05 n zz", 1))
+    wn("bad_lex_filenum_huge", 0, data_noun.replace("00000100 05 n 03", "00000100 99999999999999999999 n 03", 1))
+    wn("bad_ss_type", 0, data_noun.replace("00000100 05 n 03", "00000100 05 v 03", 1))
+    wn("bad_missing_gloss_bar", 0, data_noun.replace("0000 | a member", "0000 a member", 1))
+    wn("bad_index_unknown_offset", 1, base[1].replace("dog n 1 1 @ 1 0 00000100", "dog n 1 1 @ 1 0 00000999"))
+    wn("bad_index_upper_case", 1, base[1].replace("dog n 1", "Dog n 1"))
+    wn("bad_index_duplicate_lemma", 1, base[1] + "dog n 1 1 @ 1 0 00000100  \n")
+    wn("bad_index_extra_fields", 1, base[1].replace("dog n 1 1 @ 1 0 00000100", "dog n 1 1 @ 1 0 00000100 00000239"))
+    wn("bad_exc_no_base", 2, "geese\n")
+    wn("bad_invalid_utf8_lemma", 0, data_noun.replace("goose 0", "go\udcffse 0"))
+
+    S = "superglue"
+    rte = '{"premise": "Dogs bark.", "hypothesis": "Dogs make noise.", "label": "entailment", "idx": 0}'
+    put(S, "bad_truncated_line", "5" + rte[:40] + "\n")
+    put(S, "bad_invalid_utf8", ("5" + rte.replace("Dogs bark", "Dogs b\udcffrk") + "\n").encode("utf-8", "surrogateescape"))
+    put(S, "bad_idx_string", "5" + rte.replace('"idx": 0', '"idx": "0"') + "\n")
+    put(S, "bad_missing_premise", "5" + rte.replace('"premise": "Dogs bark.", ', "") + "\n")
+    put(S, "bad_idx_huge", "5" + rte.replace('"idx": 0', '"idx": 123456789012345678901234567890') + "\n")
+    put(S, "bad_idx_1e400", "5" + rte.replace('"idx": 0', '"idx": 1e400') + "\n")
+    put(S, "bad_idx_fraction", "5" + rte.replace('"idx": 0', '"idx": 1.5') + "\n")
+    put(S, "bad_duplicate_key", "5" + rte.replace('"idx": 0', '"idx": 0, "idx": 7') + "\n")
+    put(S, "bad_unknown_label", "5" + rte.replace('"entailment"', '"maybe"') + "\n")
+    put(S, "bad_not_object", "5[1, 2]\n")
+    put(S, "bad_empty_file", "5\n \n")
+    put(S, "bad_deep_nesting", "5" + "[" * 5000 + "\n")
+    put(S, "bad_record_span_outside", "4" + json.dumps(
+        {"idx": 0, "passage": {"text": "short", "entities": [{"start": 2, "end": 40}]},
+         "qas": [{"query": "@placeholder", "idx": 0}]}) + "\n")
+    put(S, "bad_record_span_reversed", "4" + json.dumps(
+        {"idx": 0, "passage": {"text": "short", "entities": [{"start": 3, "end": 1}]},
+         "qas": [{"query": "@placeholder", "idx": 0}]}) + "\n")
+    put(S, "bad_record_no_placeholder", "4" + json.dumps(
+        {"idx": 0, "passage": {"text": "short", "entities": []}, "qas": [{"query": "no slot", "idx": 0}]}) + "\n")
+    put(S, "bad_wsc_index_outside", "7" + json.dumps(
+        {"text": "It fell.", "target": {"span1_index": 0, "span1_text": "It", "span2_index": 9, "span2_text": "x"},
+         "idx": 0}) + "\n")
+    put(S, "bad_multirc_label_2", "3" + json.dumps({"idx": 0, "passage": {"text": "t", "questions": [
+        {"question": "q", "idx": 0, "answers": [{"text": "a", "idx": 0, "label": 2}]}]}}) + "\n")
+    put(S, "bad_copa_question", "2" + json.dumps({"premise": "p", "choice1": "a", "choice2": "b", "question": "why",
+                                                  "idx": 0}) + "\n")
+
+    W = "sweep_results"
+    ok = json.dumps({"task": "RTE", "method": "m", "seed": 1, "metrics": {"accuracy": 0.5}, "wall_seconds": 1})
+    put(W, "bad_malformed_complete_line", ok + "\n" + ok[:30] + "\n")
+    put(W, "bad_negative_seed", ok.replace('"seed": 1', '"seed": -1') + "\n")
+    put(W, "bad_metric_string", ok.replace("0.5", '"0.5"') + "\n")
+    put(W, "bad_metric_1e400", ok.replace("0.5", "1e400") + "\n")
+    put(W, "bad_missing_metrics", ok.replace(', "metrics": {"accuracy": 0.5}', "") + "\n")
+    put(W, "bad_config_not_object", ok.replace('"seed": 1', '"seed": 1, "config": [1]') + "\n")
+    put(W, "bad_invalid_utf8", (ok.replace('"m"', '"\udcff"') + "\n").encode("utf-8", "surrogateescape"))
+
+    H = "hf_config"
+    put(H, "bad_not_object.json", "[1]")
+    put(H, "bad_truncated.json", '{"model_type": "bert", "hidden_size": 7')
+    put(H, "bad_model_type.json", '{"model_type": "gpt2"}')
+    put(H, "bad_hidden_size_string.json", '{"model_type": "bert", "hidden_size": "768"}')
+    put(H, "bad_heads_not_divisor.json", '{"model_type": "bert", "hidden_size": 100, "num_attention_heads": 12}')
+    put(H, "bad_pad_outside_vocab.json", '{"model_type": "bert", "vocab_size": 10, "pad_token_id": 10}')
+    put(H, "bad_dropout.json", '{"model_type": "bert", "hidden_dropout_prob": 1.0}')
+    put(H, "bad_activation.json", '{"model_type": "bert", "hidden_act": "mish"}')
+    put(H, "bad_decoder.json", '{"model_type": "bert", "is_decoder": true}')
+
+    X = "safetensors"
+    good = st_file([("a", "F32", [2], struct.pack("<2f", 1, 2))])
+    def st_raw(header, blob=b""):
+        text = header.encode() if isinstance(header, str) else header
+        return struct.pack("<Q", len(text)) + text + blob
+    put(X, "bad_shorter_than_8", b"\x10\x00\x00")
+    put(X, "bad_header_past_end", struct.pack("<Q", 1000) + b"{}")
+    put(X, "bad_header_huge", struct.pack("<Q", 1 << 40) + b"{}")
+    put(X, "bad_header_not_json", st_raw("{not json"))
+    put(X, "bad_header_not_object", st_raw("[1, 2]"))
+    put(X, "bad_duplicate_name", st_raw('{"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, '
+                                        '"a": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}}', b"\0" * 8))
+    put(X, "bad_dtype", st_raw('{"a": {"dtype": "F8", "shape": [1], "data_offsets": [0, 1]}}', b"\0"))
+    put(X, "bad_negative_shape", st_raw('{"a": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}}', b"\0" * 4))
+    put(X, "bad_shape_overflow", st_raw('{"a": {"dtype": "F32", "shape": [4294967296, 4294967296], "data_offsets": [0, 4]}}', b"\0" * 4))
+    put(X, "bad_offsets_reversed", st_raw('{"a": {"dtype": "F32", "shape": [1], "data_offsets": [4, 0]}}', b"\0" * 4))
+    put(X, "bad_offsets_outside", st_raw('{"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}', b"\0" * 2))
+    put(X, "bad_size_mismatch", st_raw('{"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 4]}}', b"\0" * 4))
+    put(X, "bad_overlap", st_raw('{"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, '
+                                 '"b": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}', b"\0" * 4))
+    put(X, "bad_hole", st_raw('{"a": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}}', b"\0" * 8))
+    put(X, "bad_trailing_bytes", good + b"junk")
+    put(X, "bad_metadata_value", st_raw('{"__metadata__": {"k": 1}}'))
+    put(X, "bad_offsets_one_number", st_raw('{"a": {"dtype": "F32", "shape": [1], "data_offsets": [0]}}', b"\0" * 4))
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ if [[ $which == list ]]; then printf '%s\n' "${all_targets[@]}"; exit 0; fi
 [[ $seconds =~ ^[0-9]+$ && $seconds -gt 0 ]] || { log "seconds must be a positive integer"; usage; }
 
 command -v clang++ >/dev/null || { log "clang++ not found (./ptp setup installs clang and libclang-rt-14-dev)"; exit 1; }
-cmake_args=(-DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo)
+cmake_args=(-DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPTP_FUZZ_TORCH=OFF)
 if [[ ${PTP_FUZZ_TORCH:-0} == 1 ]]; then
   py="${PTP_PYTHON:-${PTP_CACHE:-$HOME/.cache/ptp}/venv/bin/python}"
   cmake_args+=(-DPTP_FUZZ_TORCH=ON "-DCMAKE_PREFIX_PATH=$("$py" -c 'import torch.utils; print(torch.utils.cmake_prefix_path)')")

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -34,6 +36,7 @@ std::string slurp(const std::filesystem::path& p) {
 void replay(const std::filesystem::path& dir) {
   for (const auto& file : files_in(dir)) {
     INFO("input: " << file.string());
+    if (std::getenv("PTP_FUZZ_VERBOSE")) std::fprintf(stderr, "input: %s\n", file.string().c_str());
     const std::string bytes = slurp(file);
     CHECK_NOTHROW(LLVMFuzzerTestOneInput(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
   }

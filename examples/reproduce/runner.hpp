@@ -1,0 +1,927 @@
+// examples/reproduce/runner.hpp — the one experiment runner behind ptp_demo, ptp_fewglue,
+// ptp_superglue and the compile-time configured paper experiments.
+//
+// A run = pretrained encoder (frozen, or tuned at its own learning rate) + prompt (P-tuning v2
+// deep prefix, P-tuning encoder, or shallow soft prompt) + head (classifier, or cloze over the
+// masked-LM output) + one regularizer method, trained with ptp::torch::train_step, evaluated on
+// the selection split after every epoch; the best epoch's prompt and head are restored and
+// evaluated once on the report split.
+//
+//   ptp::repro::run_config cfg;  cfg.method = "ptp-adv";  cfg.seed = 3;
+//   ptp::repro::run_data data{.info = info(task::rte), .train = …, .select = …, .report = …};
+//   auto result = ptp::repro::run(cfg, data);           // method chosen by name (methods.hpp)
+//   auto result = ptp::repro::run(cfg, data, reg);      // any ptp::regularizer (config.hpp)
+//
+// Determinism: at a fixed seed and thread count every run is bit-identical — torch's RNG
+// (initialisation, dropout) is seeded with the run's seed, ptp's generator (perturbations,
+// data order on its own stream) too, and at::set_num_threads fixes the reduction order.
+// Every method starts from the same initial prompt/head and sees the same batches for a
+// given seed, so methods are compared paired.
+#pragma once
+
+#include <ptp/adapters/torch.hpp>
+#include <ptp/adapters/torch/encoders.hpp>
+#include <ptp/data/split.hpp>
+#include <ptp/progress.hpp>
+#include <ptp/ptp.hpp>
+#include <ptp/text/a2t.hpp>
+#include <ptp/text/candidates.hpp>
+#include <ptp/text/masking.hpp>
+#include <ptp/text/tokenizers/bpe.hpp>
+#include <ptp/text/tokenizers/unigram.hpp>
+#include <ptp/text/tokenizers/wordpiece.hpp>
+#include <ptp/text/wordnet.hpp>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <numeric>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "tasks.hpp"
+
+namespace ptp::repro {
+
+namespace fs = std::filesystem;
+
+// ==== configuration ==========================================================================
+
+/// Hyper-parameters of the perturbation methods (PAPER.md §3–4). Defaults are **our choice**
+/// for these reproductions unless the paper's sources fix them; every one is a CLI flag.
+struct method_options {
+  double weight = 1.0;         ///< λ of clean + λ·perturbed (and of the KL terms)
+  double sigma = 0.05;         ///< PTP-RN: Gaussian σ relative to each example's embedding RMS
+  int pgd_steps = 2;           ///< PTP-ADV: PGD steps K
+  double pgd_step_size = 0.05; ///< PTP-ADV: α (L2, per example)
+  double pgd_epsilon = 0.3;    ///< PTP-ADV: ε (L2 ball per example; 0 = unbounded)
+  double mask_rate = 0.1;      ///< PTP-RN text: token masking rate
+  double a2t_rate = 0.1;       ///< PTP-ADV text: A2T's max modification rate
+  double a2t_min_cosine = 0.8; ///< PTP-ADV text: candidate-embedding cosine threshold
+  std::size_t a2t_candidates = 20;  ///< PTP-ADV text: candidates per word and source
+  int freelb_steps = 2;        ///< FreeLB K
+  double freelb_step_size = 0.1, freelb_epsilon = 0.0, freelb_init = 0.2;
+  double neftune_alpha = 5.0;  ///< NEFTune α
+};
+
+/// Everything one run needs besides its data.
+struct run_config {
+  // model
+  fs::path model_dir;               ///< HF checkpoint dir (config.json, model.safetensors, tokenizer)
+  std::string prompt = "prefix";    ///< prefix | ptuning | soft | none
+  head_kind head = head_kind::classifier;
+  std::int64_t prefix_length = 16;  ///< deep-prefix / prompt tokens
+  bool prefix_projection = false;   ///< P-tuning v2's reparameterisation (Embedding → MLP)
+  std::int64_t prefix_hidden = 512;
+  double prompt_dropout = 0.1;      ///< P-tuning v2's dropout on the prefixes
+  bool tune_backbone = false;       ///< P-tuning (v1) tunes the backbone too (word embeddings stay frozen)
+  double backbone_lr = 1e-5;
+  // optimisation
+  int epochs = 10;
+  std::int64_t batch_size = 16, eval_batch_size = 64, max_length = 128;
+  double lr = 1e-2, weight_decay = 0.01, warmup_ratio = 0.0;
+  // method
+  std::string method = "vanilla";
+  method_options m{};
+  // run
+  std::uint64_t seed = 1;
+  int threads = 2;
+  std::string device = "cpu";
+  bool show_progress = true;
+  std::string label;                ///< progress label prefix
+
+  /// The run's identity for the results file: everything that changes the numbers except
+  /// the seed (recorded on its own), the device and the thread count.
+  [[nodiscard]] nlohmann::json identity() const {
+    nlohmann::json j{{"model", model_dir.filename().string()},
+                     {"prompt", prompt},
+                     {"head", head == head_kind::classifier ? "classifier" : "cloze"},
+                     {"prefix_length", prefix_length},
+                     {"prefix_projection", prefix_projection},
+                     {"tune_backbone", tune_backbone},
+                     {"epochs", epochs},
+                     {"batch_size", batch_size},
+                     {"max_length", max_length},
+                     {"lr", lr},
+                     {"weight_decay", weight_decay},
+                     {"warmup_ratio", warmup_ratio}};
+    if (tune_backbone) j["backbone_lr"] = backbone_lr;
+    if (method != "vanilla") j["weight"] = m.weight;
+    if (method == "ptp-rn") j["sigma"] = m.sigma;
+    if (method == "ptp-adv") j["pgd"] = {m.pgd_steps, m.pgd_step_size, m.pgd_epsilon};
+    if (method == "ptp-rn-text") j["mask_rate"] = m.mask_rate;
+    if (method == "ptp-adv-text") j["a2t"] = {m.a2t_rate, m.a2t_min_cosine, m.a2t_candidates};
+    if (method == "freelb") j["freelb"] = {m.freelb_steps, m.freelb_step_size, m.freelb_epsilon, m.freelb_init};
+    if (method == "neftune") j["neftune_alpha"] = m.neftune_alpha;
+    return j;
+  }
+};
+
+/// A run's data: the task and its three splits.
+struct run_data {
+  task_info info;
+  std::vector<example> train, select, report;
+  std::string select_name = "select", report_name = "report";
+};
+
+/// What a run measured.
+struct run_result {
+  std::map<std::string, double> report;   ///< report-split metrics of the selected epoch
+  std::map<std::string, double> select;   ///< selection-split metrics of the selected epoch
+  int best_epoch = 0;                     ///< 1-based
+  std::vector<double> select_curve;       ///< selection score per epoch
+  double final_train_loss = 0;            ///< mean training loss of the last epoch
+  double text_edits_per_example = 0;      ///< text methods: mean changed words/tokens per example
+  double wall_seconds = 0;
+};
+
+// ==== tokenizer ================================================================================
+
+/// The checkpoint's tokenizer (tokenizer.json: WordPiece, BPE or Unigram; else vocab.txt as
+/// WordPiece) with the special-token ids the runner needs.
+class model_tokenizer {
+ public:
+  explicit model_tokenizer(const fs::path& dir, std::size_t max_length) {
+    text::pipeline_options full{.truncation = {.max_length = max_length}, .offsets = text::offset_unit::bytes};
+    text::pipeline_options plain{.offsets = text::offset_unit::bytes, .add_special_tokens = false};
+    const auto json = dir / "tokenizer.json";
+    if (fs::exists(json)) {
+      std::ifstream in(json);
+      const auto j = nlohmann::json::parse(in);
+      const std::string type = j.at("model").at("type").get<std::string>();
+      if (type == "WordPiece") {
+        full_.emplace(text::load_wordpiece(json.string(), full));
+        plain_.emplace(text::load_wordpiece(json.string(), plain));
+      } else if (type == "BPE") {
+        full_.emplace(text::load_bpe(json.string(), full));
+        plain_.emplace(text::load_bpe(json.string(), plain));
+        byte_level_ = true;
+      } else if (type == "Unigram") {
+        full_.emplace(text::load_unigram(json.string(), full));
+        plain_.emplace(text::load_unigram(json.string(), plain));
+      } else {
+        throw std::runtime_error(json.string() + ": unsupported tokenizer model type " + type);
+      }
+    } else if (fs::exists(dir / "vocab.txt")) {
+      auto t = text::load_wordpiece_vocab((dir / "vocab.txt").string());
+      t.options() = full;
+      full_.emplace(t);
+      t.options() = plain;
+      plain_.emplace(t);
+    } else {
+      throw std::runtime_error(dir.string() + ": no tokenizer.json or vocab.txt (ALBERT: export tokenizer.json with transformers)");
+    }
+    cls_ = first_of({"[CLS]", "<s>"});
+    sep_ = first_of({"[SEP]", "</s>"});
+    mask_ = first_of({"[MASK]", "<mask>"});
+    pad_ = first_of({"[PAD]", "<pad>"});
+  }
+
+  /// The model input for a text or pair: special tokens, truncation to max_length.
+  [[nodiscard]] text::encoding encode(const data::text_pair& p) const {
+    return std::visit([&](const auto& t) { return p.second ? t.encode(p.first, *p.second) : t.encode(p.first); }, *full_);
+  }
+  /// A piece of text alone (no special tokens, no truncation), byte offsets; BPE pieces
+  /// after the first word get their leading space (`continuation`).
+  [[nodiscard]] text::encoding piece(std::string_view s, bool continuation) const {
+    if (byte_level_ && continuation) {
+      std::string spaced = " " + std::string(s);
+      auto e = std::visit([&](const auto& t) { return t.encode(spaced); }, *plain_);
+      for (auto& [b, en] : e.offsets) b = b ? b - 1 : 0, en = en ? en - 1 : 0;
+      return e;
+    }
+    return std::visit([&](const auto& t) { return t.encode(s); }, *plain_);
+  }
+  [[nodiscard]] std::optional<std::uint32_t> id(std::string_view token) const {
+    return std::visit([&](const auto& t) { return t.token_to_id(token); }, *full_);
+  }
+  [[nodiscard]] std::string token(std::uint32_t id) const {
+    return std::visit([&](const auto& t) { return t.id_to_token(id).value_or(""); }, *full_);
+  }
+  [[nodiscard]] std::size_t vocab_size() const {
+    return std::visit([](const auto& t) { return t.vocab_size(); }, *full_);
+  }
+  [[nodiscard]] bool byte_level() const noexcept { return byte_level_; }
+  [[nodiscard]] std::int64_t cls() const noexcept { return cls_; }
+  [[nodiscard]] std::int64_t sep() const noexcept { return sep_; }
+  [[nodiscard]] std::int64_t mask() const noexcept { return mask_; }
+  [[nodiscard]] std::int64_t pad() const noexcept { return pad_; }
+
+ private:
+  std::int64_t first_of(std::initializer_list<const char*> names) const {
+    for (const char* n : names)
+      if (auto i = id(n)) return *i;
+    throw std::runtime_error(std::string("tokenizer has none of the special tokens ") + *names.begin() + " …");
+  }
+  using any = std::variant<text::wordpiece_tokenizer, text::bpe_tokenizer, text::unigram_tokenizer>;
+  std::optional<any> full_, plain_;
+  bool byte_level_ = false;
+  std::int64_t cls_ = 0, sep_ = 0, mask_ = 0, pad_ = 0;
+};
+
+// ==== encoded inputs ===========================================================================
+
+/// A run of text inside an encoded row that text-space attacks may rewrite: where it came
+/// from (choice and pair field for the classifier; part index for the cloze), its text, and
+/// its tokens' positions in the row with byte offsets into `text`.
+struct text_segment {
+  std::size_t choice = 0, field = 0;
+  std::string text;
+  std::vector<std::size_t> positions;
+  std::vector<std::pair<std::size_t, std::size_t>> offsets;
+};
+
+/// One model input row.
+struct encoded_row {
+  std::vector<std::int64_t> ids, types;
+  std::vector<std::uint8_t> locked;           ///< special tokens, prompt slots, masks: never perturbed
+  std::vector<std::int64_t> prompt_slot;      ///< cloze: prompt slot k at this position, else −1
+  std::vector<std::int64_t> mask_positions;   ///< cloze: the [MASK] positions
+  std::vector<std::vector<std::int64_t>> candidates;  ///< cloze COPA: each candidate's token ids
+  std::vector<text_segment> segments;
+};
+
+/// One example's rows (several for multiple choice with the classifier head) and label.
+struct encoded_example {
+  std::vector<encoded_row> rows;
+  int label = 0;
+};
+
+/// Encodes examples for the configured head.
+class input_encoder {
+ public:
+  input_encoder(const model_tokenizer& tok, const task_info& info, head_kind head, std::int64_t prompt_tokens,
+                std::int64_t max_length)
+      : tok_(tok), info_(info), head_(head), prompt_tokens_(prompt_tokens), max_length_(max_length) {
+    if (head_ == head_kind::cloze)
+      for (const auto& w : info_.verbalizer) {
+        const auto e = tok_.piece(w, true);
+        if (e.ids.empty()) throw std::runtime_error("verbalizer word '" + w + "' has no tokens");
+        verbalizer_ids_.push_back(e.ids.front());  // PET's verbalizers are single tokens; take the first
+      }
+  }
+
+  [[nodiscard]] const std::vector<std::int64_t>& verbalizer_ids() const noexcept { return verbalizer_ids_; }
+
+  [[nodiscard]] encoded_example operator()(const example& ex) const {
+    encoded_example out{.rows = {}, .label = ex.label};
+    if (head_ == head_kind::classifier) {
+      for (std::size_t c = 0; c < ex.choices.size(); ++c) out.rows.push_back(classifier_row(ex.choices[c], c));
+    } else {
+      if (!ex.cloze) throw std::invalid_argument(info_.name + " has no cloze pattern here (use the classifier head)");
+      out.rows.push_back(cloze_row(*ex.cloze));
+    }
+    return out;
+  }
+
+  [[nodiscard]] std::vector<encoded_example> all(const std::vector<example>& v) const {
+    std::vector<encoded_example> out;
+    out.reserve(v.size());
+    for (const auto& e : v) out.push_back((*this)(e));
+    return out;
+  }
+
+ private:
+  encoded_row classifier_row(const data::text_pair& p, std::size_t choice) const {
+    const auto e = tok_.encode(p);
+    encoded_row r;
+    r.ids.assign(e.ids.begin(), e.ids.end());
+    r.types.assign(e.type_ids.begin(), e.type_ids.end());
+    r.locked.assign(e.special_tokens_mask.begin(), e.special_tokens_mask.end());
+    for (std::size_t field = 0; field < 2; ++field) {
+      if (field == 1 && !p.second) break;
+      text_segment s{.choice = choice, .field = field, .text = field == 0 ? p.first : *p.second, .positions = {}, .offsets = {}};
+      for (std::size_t t = 0; t < e.ids.size(); ++t)
+        if (e.sequence_ids[t] == static_cast<std::int32_t>(field) && !e.special_tokens_mask[t]) {
+          s.positions.push_back(t);
+          s.offsets.push_back(e.offsets[t]);
+        }
+      r.segments.push_back(std::move(s));
+    }
+    return r;
+  }
+
+  encoded_row cloze_row(const data::pet::cloze& c) const {
+    using data::pet::part_kind;
+    // candidate token ids (COPA): the masks hold the longer candidate
+    std::vector<std::vector<std::int64_t>> cands;
+    std::size_t cand_len = 0;
+    for (const auto& s : c.candidates) {
+      const auto e = tok_.piece(s, true);
+      cands.emplace_back(e.ids.begin(), e.ids.end());
+      cand_len = std::max(cand_len, e.ids.size());
+    }
+    struct piece_tokens {
+      std::vector<std::int64_t> ids;
+      std::vector<std::pair<std::size_t, std::size_t>> offsets;
+    };
+    std::vector<piece_tokens> pieces(c.parts.size());
+    std::size_t total = 2;  // [CLS] … [SEP]
+    for (std::size_t i = 0; i < c.parts.size(); ++i) {
+      const auto& p = c.parts[i];
+      auto& t = pieces[i];
+      switch (p.kind) {
+        case part_kind::text: {
+          const auto e = tok_.piece(p.text, i > 0);
+          t.ids.assign(e.ids.begin(), e.ids.end());
+          t.offsets = e.offsets;
+          break;
+        }
+        case part_kind::prompt: t.ids.assign(static_cast<std::size_t>(prompt_tokens_), tok_.mask()); break;
+        case part_kind::mask: t.ids.assign(cands.empty() ? p.masks : std::max<std::size_t>(cand_len, 1), tok_.mask()); break;
+        case part_kind::separator: t.ids.assign(1, tok_.sep()); break;
+      }
+      total += t.ids.size();
+    }
+    // PET's truncation: cut the longest shortenable piece from its end until it fits
+    while (total > static_cast<std::size_t>(max_length_)) {
+      std::size_t best = c.parts.size();
+      for (std::size_t i = 0; i < c.parts.size(); ++i)
+        if (c.parts[i].shortenable && !pieces[i].ids.empty() && (best == c.parts.size() || pieces[i].ids.size() > pieces[best].ids.size()))
+          best = i;
+      if (best == c.parts.size()) throw std::runtime_error("cloze pattern longer than max_length with nothing to shorten");
+      pieces[best].ids.pop_back();
+      pieces[best].offsets.pop_back();
+      --total;
+    }
+    encoded_row r;
+    auto push = [&](std::int64_t id, bool locked, std::int64_t slot) {
+      r.ids.push_back(id);
+      r.types.push_back(0);
+      r.locked.push_back(locked ? 1 : 0);
+      r.prompt_slot.push_back(slot);
+    };
+    push(tok_.cls(), true, -1);
+    std::int64_t slot = 0;
+    for (std::size_t i = 0; i < c.parts.size(); ++i) {
+      const auto& p = c.parts[i];
+      const auto& t = pieces[i];
+      text_segment seg{.choice = 0, .field = i, .text = p.text, .positions = {}, .offsets = {}};
+      for (std::size_t k = 0; k < t.ids.size(); ++k) {
+        switch (p.kind) {
+          case part_kind::text:
+            if (p.shortenable) {
+              seg.positions.push_back(r.ids.size());
+              seg.offsets.push_back(t.offsets[k]);
+            }
+            push(t.ids[k], false, -1);
+            break;
+          case part_kind::prompt: push(t.ids[k], true, slot++ % std::max<std::int64_t>(prompt_tokens_, 1)); break;
+          case part_kind::mask:
+            r.mask_positions.push_back(static_cast<std::int64_t>(r.ids.size()));
+            push(t.ids[k], true, -1);
+            break;
+          case part_kind::separator: push(t.ids[k], true, -1); break;
+        }
+      }
+      if (!seg.positions.empty()) r.segments.push_back(std::move(seg));
+    }
+    push(tok_.sep(), true, -1);
+    r.candidates = std::move(cands);
+    if (r.mask_positions.empty()) throw std::runtime_error("cloze pattern without [MASK]");
+    return r;
+  }
+
+  const model_tokenizer& tok_;
+  task_info info_;
+  head_kind head_;
+  std::int64_t prompt_tokens_, max_length_;
+  std::vector<std::int64_t> verbalizer_ids_;
+};
+
+/// A padded batch on the run's device.
+struct batch {
+  at::Tensor ids, types, attention, perturb;  ///< R×L (perturb: 1 where the embedding stage may act)
+  at::Tensor labels;                          ///< B
+  std::int64_t choices = 1;                   ///< rows per example (classifier multiple choice)
+  at::Tensor prompt_slot, is_prompt;          ///< cloze: R×L slot index (P = none), bool
+  at::Tensor mask_positions;                  ///< cloze: R×M
+  at::Tensor candidates, candidate_valid;     ///< cloze COPA: R×C×M ids (clamped), validity
+  std::vector<const encoded_row*> rows;       ///< host rows (text methods)
+};
+
+/// Pads and stacks `examples` (all with the same number of rows).
+inline batch collate(const std::vector<const encoded_example*>& examples, std::int64_t pad_id, std::int64_t prompt_tokens,
+                     const at::Device& device) {
+  batch b;
+  b.choices = static_cast<std::int64_t>(examples.front()->rows.size());
+  for (const auto* e : examples)
+    for (const auto& r : e->rows) b.rows.push_back(&r);
+  const auto R = static_cast<std::int64_t>(b.rows.size());
+  std::int64_t L = 0, M = 0, C = 0, CM = 0;
+  for (const auto* r : b.rows) {
+    L = std::max<std::int64_t>(L, static_cast<std::int64_t>(r->ids.size()));
+    M = std::max<std::int64_t>(M, static_cast<std::int64_t>(r->mask_positions.size()));
+    C = std::max<std::int64_t>(C, static_cast<std::int64_t>(r->candidates.size()));
+    for (const auto& c : r->candidates) CM = std::max<std::int64_t>(CM, static_cast<std::int64_t>(c.size()));
+  }
+  auto ids = at::full({R, L}, pad_id, at::kLong), types = at::zeros({R, L}, at::kLong);
+  auto att = at::zeros({R, L}, at::kFloat), pert = at::zeros({R, L}, at::kFloat);
+  auto slot = at::full({R, L}, prompt_tokens, at::kLong);
+  auto mpos = at::zeros({R, std::max<std::int64_t>(M, 1)}, at::kLong);
+  auto cand = at::zeros({R, std::max<std::int64_t>(C, 1), std::max<std::int64_t>(M, 1)}, at::kLong);
+  auto cval = at::zeros({R, std::max<std::int64_t>(C, 1), std::max<std::int64_t>(M, 1)}, at::kFloat);
+  auto pi = ids.accessor<std::int64_t, 2>(), pt = types.accessor<std::int64_t, 2>(), ps = slot.accessor<std::int64_t, 2>();
+  auto pa = att.accessor<float, 2>(), pp = pert.accessor<float, 2>();
+  auto pm = mpos.accessor<std::int64_t, 2>();
+  auto pc = cand.accessor<std::int64_t, 3>();
+  auto pv = cval.accessor<float, 3>();
+  for (std::int64_t i = 0; i < R; ++i) {
+    const auto& r = *b.rows[static_cast<std::size_t>(i)];
+    for (std::size_t t = 0; t < r.ids.size(); ++t) {
+      pi[i][t] = r.ids[t];
+      pt[i][t] = r.types[t];
+      pa[i][t] = 1;
+      pp[i][t] = r.locked[t] ? 0.f : 1.f;
+      if (!r.prompt_slot.empty() && r.prompt_slot[t] >= 0) ps[i][t] = r.prompt_slot[t];
+    }
+    for (std::size_t k = 0; k < r.mask_positions.size(); ++k) pm[i][k] = r.mask_positions[k];
+    for (std::size_t c = 0; c < r.candidates.size(); ++c)
+      for (std::size_t k = 0; k < r.candidates[c].size() && static_cast<std::int64_t>(k) < M; ++k) {
+        pc[i][c][k] = r.candidates[c][k];
+        pv[i][c][k] = 1;
+      }
+  }
+  auto labels = at::zeros({static_cast<std::int64_t>(examples.size())}, at::kLong);
+  for (std::size_t i = 0; i < examples.size(); ++i) labels[static_cast<std::int64_t>(i)] = examples[i]->label;
+  b.ids = ids.to(device);
+  b.types = types.to(device);
+  b.attention = att.to(device);
+  b.perturb = pert.to(device);
+  b.labels = labels.to(device);
+  b.prompt_slot = slot.to(device);
+  b.is_prompt = slot.lt(prompt_tokens).to(device);
+  b.mask_positions = mpos.to(device);
+  b.candidates = cand.to(device);
+  b.candidate_valid = cval.to(device);
+  return b;
+}
+
+// ==== the model ================================================================================
+
+/// Prompt and head around a (usually frozen) pretrained encoder.
+class prompt_model {
+ public:
+  prompt_model(ptp::torch::pretrained_encoder backbone, const run_config& cfg, const task_info& info,
+               std::vector<std::int64_t> verbalizer_ids, const at::Device& device)
+      : backbone_(std::move(backbone)), cfg_(cfg), info_(info), device_(device) {
+    const auto& c = backbone_->config();
+    parts_ = std::make_shared<::torch::nn::Module>();
+    if (cfg.prompt == "prefix") {
+      prefix_ = ptp::torch::prefix_encoder(ptp::torch::prefix_encoder_options{.length = cfg.prefix_length,
+                                                                              .layers = c.num_attention_applications(),
+                                                                              .hidden = c.hidden_size,
+                                                                              .heads = c.num_attention_heads,
+                                                                              .projection = cfg.prefix_projection,
+                                                                              .projection_hidden = cfg.prefix_hidden,
+                                                                              .dropout = cfg.prompt_dropout});
+      parts_->register_module("prefix", prefix_.ptr());
+    } else if (cfg.prompt == "ptuning") {
+      ptuning_ = ptp::torch::ptuning_encoder(ptp::torch::ptuning_encoder_options{.length = cfg.prefix_length, .width = c.embedding_size});
+      parts_->register_module("ptuning", ptuning_.ptr());
+    } else if (cfg.prompt == "soft") {
+      ptp::generator g{.seed = cfg.seed, .stream = 0x50524F4D5054ull};  // "PROMPT"
+      soft_ = ptp::torch::soft_prompt::from_vocabulary(backbone_->word_embeddings->weight, cfg.prefix_length, g);
+      parts_->register_module("soft", soft_.ptr());
+    } else if (cfg.prompt != "none") {
+      throw std::invalid_argument("unknown prompt '" + cfg.prompt + "' (prefix, ptuning, soft, none)");
+    }
+    if (cfg.head == head_kind::classifier) {
+      dropout_ = ::torch::nn::Dropout(c.hidden_dropout_prob);
+      classifier_ = ::torch::nn::Linear(c.hidden_size, info.multiple_choice ? 1 : static_cast<std::int64_t>(info.labels));
+      parts_->register_module("dropout", dropout_);
+      parts_->register_module("classifier", classifier_);
+    } else {
+      verbalizer_ = at::tensor(verbalizer_ids, at::kLong).to(device);
+      if (!backbone_->has_mlm_head()) {
+        // **our choice**: the checkpoint has no masked-LM head (MiniLM ships the bare
+        // encoder), so the cloze head is a trainable transform Linear(H, E) → GELU →
+        // LayerNorm, decoded by the tied (frozen) word-embedding matrix.
+        mlm_dense_ = ::torch::nn::Linear(c.hidden_size, c.embedding_size);
+        mlm_norm_ = ::torch::nn::LayerNorm(::torch::nn::LayerNormOptions({c.embedding_size}).eps(c.layer_norm_eps));
+        parts_->register_module("mlm_dense", mlm_dense_);
+        parts_->register_module("mlm_norm", mlm_norm_);
+      }
+    }
+    parts_->to(device);
+    for (auto& p : backbone_->parameters()) p.set_requires_grad(false);
+    if (cfg.tune_backbone)
+      for (auto& np : backbone_->named_parameters())
+        if (np.key().rfind("word_embeddings", 0) != 0) np.value().set_requires_grad(true);  // word embeddings stay frozen
+  }
+
+  /// Whether the cloze head is our trainable transform (the checkpoint has no MLM head).
+  [[nodiscard]] bool own_mlm_transform() const { return !mlm_dense_.is_empty(); }
+  [[nodiscard]] ptp::torch::pretrained_encoder& backbone() { return backbone_; }
+  /// The prompt and head modules (what a checkpoint of this run holds).
+  [[nodiscard]] ::torch::nn::Module& parts() { return *parts_; }
+  /// Trainable prompt/head parameters.
+  [[nodiscard]] std::vector<at::Tensor> head_parameters() const { return parts_->parameters(); }
+  /// Trainable backbone parameters (empty when frozen).
+  [[nodiscard]] std::vector<at::Tensor> backbone_parameters() const {
+    std::vector<at::Tensor> out;
+    for (auto& p : backbone_->parameters())
+      if (p.requires_grad()) out.push_back(p);
+    return out;
+  }
+  [[nodiscard]] std::vector<std::shared_ptr<::torch::nn::Module>> modules() const { return {backbone_.ptr(), parts_}; }
+
+  /// Word embeddings of a batch (no graph: δ and the prompt are what is trained).
+  [[nodiscard]] at::Tensor embed(const batch& b) {
+    ::torch::NoGradGuard ng;
+    return backbone_->embed_words(b.ids);
+  }
+
+  /// Logits B×C of `b` from word embeddings `e` (R×L×E) and attention mask (R×L).
+  at::Tensor forward(const batch& b, const at::Tensor& e, const at::Tensor& attention) {
+    auto x = e;
+    auto types = b.types;
+    auto mask = attention;
+    const auto R = x.size(0), L = x.size(1), E = x.size(2);
+    if (!soft_.is_empty() || !ptuning_.is_empty()) {
+      auto P = (!soft_.is_empty() ? soft_->forward() : ptuning_->forward()).to(x.scalar_type());  // n×E
+      const auto n = P.size(0);
+      if (cfg_.head == head_kind::cloze) {
+        auto table = at::cat({P, at::zeros({1, E}, P.options())}, 0);
+        auto full = table.index_select(0, b.prompt_slot.reshape({-1})).view({R, L, E});
+        x = at::where(b.is_prompt.unsqueeze(-1), full, x);
+      } else {  // shallow prompt right after [CLS]
+        x = at::cat({x.narrow(1, 0, 1), P.unsqueeze(0).expand({R, n, E}), x.narrow(1, 1, L - 1)}, 1);
+        types = at::cat({types.narrow(1, 0, 1), at::zeros({R, n}, types.options()), types.narrow(1, 1, L - 1)}, 1);
+        mask = at::cat({mask.narrow(1, 0, 1), at::ones({R, n}, mask.options()), mask.narrow(1, 1, L - 1)}, 1);
+      }
+    }
+    ptp::torch::kv_prefixes prefixes;
+    if (!prefix_.is_empty())
+      for (auto& lp : prefix_->forward(R, x)) prefixes.emplace_back(lp.key, lp.value);
+    const auto out = backbone_->forward_embeds(x, types, mask, prefixes);
+    if (cfg_.head == head_kind::classifier) {
+      auto pooled = out.pooled_output.defined() ? out.pooled_output : out.last_hidden_state.select(1, 0);
+      auto z = classifier_->forward(dropout_->forward(pooled));
+      return info_.multiple_choice ? z.view({-1, b.choices}) : z;
+    }
+    const auto H = out.last_hidden_state.size(2);
+    auto h = out.last_hidden_state.gather(1, b.mask_positions.unsqueeze(-1).expand({-1, -1, H}));  // R×M×H
+    at::Tensor lm;
+    if (own_mlm_transform())
+      lm = at::linear(mlm_norm_->forward(at::gelu(mlm_dense_->forward(h))), backbone_->word_embeddings->weight);
+    else
+      lm = backbone_->mlm_logits(h);  // R×M×V
+    if (info_.verbalizer.empty()) {  // candidates: Σ_t log p(c_t) over each candidate's tokens
+      auto logp = at::log_softmax(lm, -1);                                       // R×M×V
+      auto idx = b.candidates.transpose(1, 2);                                    // R×M×C
+      auto lp = logp.gather(2, idx).transpose(1, 2);                              // R×C×M
+      return (lp * b.candidate_valid).sum(-1);                                    // R×C
+    }
+    return lm.select(1, 0).index_select(1, verbalizer_);
+  }
+
+  /// A copy of every trainable tensor (prompt, head, tuned backbone) — the best epoch.
+  [[nodiscard]] std::vector<at::Tensor> snapshot() const {
+    std::vector<at::Tensor> out;
+    ::torch::NoGradGuard ng;
+    for (auto& p : trainable()) out.push_back(p.detach().clone());
+    return out;
+  }
+  void restore(const std::vector<at::Tensor>& s) {
+    ::torch::NoGradGuard ng;
+    auto t = trainable();
+    for (std::size_t i = 0; i < t.size(); ++i) t[i].copy_(s[i]);
+  }
+
+ private:
+  [[nodiscard]] std::vector<at::Tensor> trainable() const {
+    auto v = head_parameters();
+    for (auto& p : backbone_parameters()) v.push_back(p);
+    return v;
+  }
+
+  ptp::torch::pretrained_encoder backbone_;
+  run_config cfg_;
+  task_info info_;
+  at::Device device_;
+  std::shared_ptr<::torch::nn::Module> parts_;
+  ptp::torch::prefix_encoder prefix_{nullptr};
+  ptp::torch::ptuning_encoder ptuning_{nullptr};
+  ptp::torch::soft_prompt soft_{nullptr};
+  ::torch::nn::Dropout dropout_{nullptr};
+  ::torch::nn::Linear classifier_{nullptr}, mlm_dense_{nullptr};
+  ::torch::nn::LayerNorm mlm_norm_{nullptr};
+  at::Tensor verbalizer_;
+};
+
+// ==== text-space methods ======================================================================
+
+/// Which text-space method a run uses (the embedding-space ones go through the regularizer).
+enum class text_method { none, mask, a2t };
+
+/// WordNet synonyms first, then the model's own embedding neighbours (PAPER.md §4: A2T's
+/// counter-fitted GloVe candidates are not available offline), duplicates removed.
+struct merged_candidates {
+  text::wordnet_candidates wordnet;
+  const text::embedding_neighbours<float>* neighbours = nullptr;
+  [[nodiscard]] std::vector<text::candidate> candidates(std::string_view word, std::size_t position, std::size_t k) const {
+    auto out = wordnet.candidates(word, position, k);
+    if (neighbours)
+      for (auto& c : neighbours->candidates(word, position, k))
+        if (std::none_of(out.begin(), out.end(), [&](const text::candidate& o) { return o.word == c.word; })) out.push_back(c);
+    return out;
+  }
+};
+
+/// What A2T needs that lives as long as the run: WordNet, the embedding matrix on the host,
+/// its neighbour index over whole-word vocabulary entries.
+struct a2t_context {
+  text::wordnet wn;
+  std::vector<float> matrix;
+  std::size_t rows = 0, dim = 0;
+  std::unique_ptr<text::embedding_neighbours<float>> neighbours;
+
+  a2t_context(const at::Tensor& embeddings, const model_tokenizer& tok, double min_cosine) {
+    auto m = embeddings.detach().to(at::kCPU, at::kFloat).contiguous();
+    rows = static_cast<std::size_t>(m.size(0));
+    dim = static_cast<std::size_t>(m.size(1));
+    matrix.assign(m.data_ptr<float>(), m.data_ptr<float>() + m.numel());
+    std::vector<std::string> vocab(rows);
+    std::vector<std::int64_t> excluded;
+    for (std::size_t i = 0; i < rows; ++i) {
+      std::string t = tok.token(static_cast<std::uint32_t>(i));
+      // a whole word: WordPiece entries without "##"; BPE entries starting with 'Ġ' and
+      // SentencePiece entries starting with '▁' (that mark stripped); never specials
+      bool word = !t.empty() && t.front() != '[' && t.front() != '<' && t.rfind("##", 0) != 0;
+      bool marked = false;
+      for (std::string_view lead : {std::string_view("\xC4\xA0"), std::string_view("\xE2\x96\x81")})
+        if (t.rfind(lead, 0) == 0) {
+          t = t.substr(lead.size());
+          marked = true;
+        }
+      if (tok.byte_level() && !marked) word = false;
+      word = word && t.size() > 1 && std::all_of(t.begin(), t.end(), [](char c) { return std::isalpha(static_cast<unsigned char>(c)) != 0; });
+      vocab[i] = t;
+      if (!word) excluded.push_back(static_cast<std::int64_t>(i));
+    }
+    neighbours = std::make_unique<text::embedding_neighbours<float>>(view(), min_cosine, std::move(vocab), std::move(excluded));
+  }
+  [[nodiscard]] text::matrix_view<float> view() const { return {std::span<const float>(matrix), rows, dim}; }
+};
+
+// ==== training =================================================================================
+
+/// One optimisation step of an embedding-space method: (model for the batch, embeddings,
+/// perturbation mask, generator, optimizer, schedule) → loss. Built from a regularizer by
+/// make_step; the training loop itself is not a template.
+using step_function = std::function<double(ptp::torch::autograd_model&, const at::Tensor&, const at::Tensor&, generator&,
+                                           ::torch::optim::Optimizer&, ptp::torch::linear_warmup_decay&)>;
+
+/// The step of regularizer `reg`: ptp::torch::train_step.
+template <class Reg>
+step_function make_step(Reg reg) {
+  return [reg = std::move(reg)](ptp::torch::autograd_model& f, const at::Tensor& e, const at::Tensor& m, generator& gen,
+                                ::torch::optim::Optimizer& opt, ptp::torch::linear_warmup_decay& sched) {
+    return ptp::torch::train_step(reg, f, e, m, gen, opt, &sched);
+  };
+}
+
+namespace detail {
+
+inline at::Device parse_device(const std::string& d) {
+  if (d == "cuda" && !::torch::cuda::is_available()) throw std::runtime_error("--device cuda: LibTorch sees no CUDA device");
+  return at::Device(d);
+}
+
+/// Word byte ranges of `s` split on ASCII white space (as text::words::split does).
+inline std::vector<std::pair<std::size_t, std::size_t>> word_ranges(std::string_view s) {
+  std::vector<std::pair<std::size_t, std::size_t>> out;
+  std::size_t i = 0;
+  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; };
+  while (i < s.size()) {
+    while (i < s.size() && space(s[i])) ++i;
+    const std::size_t b = i;
+    while (i < s.size() && !space(s[i])) ++i;
+    if (i > b) out.emplace_back(b, i);
+  }
+  return out;
+}
+
+/// `ex` with one text replaced: the classifier's pair field, or a cloze part.
+inline void replace_text(example& ex, head_kind head, const text_segment& seg, std::string text) {
+  if (head == head_kind::classifier) {
+    auto& p = ex.choices.at(seg.choice);
+    if (seg.field == 0) p.first = std::move(text);
+    else p.second = std::move(text);
+  } else {
+    ex.cloze->parts.at(seg.field).text = std::move(text);
+  }
+}
+
+}  // namespace detail
+
+/// Trains and evaluates one run with an embedding-space step (`step`) and optionally a
+/// text-space method. See the file comment.
+inline run_result run_with_step(const run_config& cfg, const run_data& data, const step_function& step, text_method tm) {
+  const auto t0 = std::chrono::steady_clock::now();
+  at::set_num_threads(cfg.threads);
+  ::torch::manual_seed(cfg.seed);
+  const auto device = detail::parse_device(cfg.device);
+  if (data.train.empty() || data.select.empty() || data.report.empty())
+    throw std::invalid_argument("run: empty train, selection or report split");
+
+  auto [backbone, report] = ptp::torch::load_pretrained_encoder(cfg.model_dir, {.freeze = true, .strict = false, .device = device});
+  (void)report;
+  const model_tokenizer tok(cfg.model_dir, static_cast<std::size_t>(cfg.max_length));
+  // prompt slots inside cloze patterns: the shallow prompts fill them; a deep prefix needs none
+  const std::int64_t prompt_tokens = cfg.prompt == "soft" || cfg.prompt == "ptuning" ? cfg.prefix_length : 0;
+  const input_encoder enc(tok, data.info, cfg.head, prompt_tokens, cfg.max_length);
+  const auto train = enc.all(data.train), select = enc.all(data.select), rep = enc.all(data.report);
+
+  prompt_model model(backbone, cfg, data.info, enc.verbalizer_ids(), device);
+  auto params = model.head_parameters();
+  std::vector<::torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(model.head_parameters(),
+                      std::make_unique<::torch::optim::AdamWOptions>(::torch::optim::AdamWOptions(cfg.lr).weight_decay(cfg.weight_decay)));
+  if (cfg.tune_backbone) {
+    auto bp = model.backbone_parameters();
+    params.insert(params.end(), bp.begin(), bp.end());
+    groups.emplace_back(bp, std::make_unique<::torch::optim::AdamWOptions>(
+                                ::torch::optim::AdamWOptions(cfg.backbone_lr).weight_decay(cfg.weight_decay)));
+  }
+  ::torch::optim::AdamW opt(std::move(groups), ::torch::optim::AdamWOptions(cfg.lr).weight_decay(cfg.weight_decay));
+  const auto per_epoch = static_cast<std::int64_t>((train.size() + cfg.batch_size - 1) / cfg.batch_size);
+  const auto total = per_epoch * cfg.epochs;
+  ptp::torch::linear_warmup_decay sched(opt, static_cast<std::int64_t>(cfg.warmup_ratio * static_cast<double>(total)), total);
+
+  generator gen{.seed = cfg.seed};
+  generator order{.seed = cfg.seed, .stream = 0x4F52444552ull};  // "ORDER": data order
+  std::unique_ptr<a2t_context> a2t_ctx;
+  if (tm == text_method::a2t) a2t_ctx = std::make_unique<a2t_context>(model.backbone()->word_embeddings->weight, tok, cfg.m.a2t_min_cosine);
+
+  auto make_model = [&](const batch& b) {
+    return ptp::torch::autograd_model([&model, &b](const at::Tensor& e, const at::Tensor& m) { return model.forward(b, e, m); },
+                                      params, b.attention, b.labels, {.modules = model.modules()});
+  };
+  auto pick = [](const std::vector<encoded_example>& all, std::span<const std::size_t> idx) {
+    std::vector<const encoded_example*> v;
+    for (auto i : idx) v.push_back(&all[i]);
+    return v;
+  };
+  auto evaluate = [&](const std::vector<encoded_example>& set) {
+    // batches of similar length (less padding); predictions go back to their examples
+    std::vector<std::size_t> by_len(set.size());
+    std::iota(by_len.begin(), by_len.end(), std::size_t{0});
+    std::stable_sort(by_len.begin(), by_len.end(),
+                     [&](std::size_t a, std::size_t b) { return set[a].rows.front().ids.size() < set[b].rows.front().ids.size(); });
+    std::vector<int> pred(set.size()), gold(set.size());
+    ::torch::NoGradGuard ng;
+    ptp::torch::eval_scope scope(model.modules());
+    const auto eb = static_cast<std::size_t>(cfg.eval_batch_size);
+    for (std::size_t i = 0; i < set.size(); i += eb) {
+      const auto chunk = std::span<const std::size_t>(by_len).subspan(i, std::min(eb, set.size() - i));
+      const auto v = pick(set, chunk);
+      const auto b = collate(v, tok.pad(), prompt_tokens, device);
+      const auto z = model.forward(b, model.embed(b), b.attention).argmax(1).to(at::kCPU);
+      for (std::size_t k = 0; k < chunk.size(); ++k) {
+        pred[chunk[k]] = static_cast<int>(z[static_cast<std::int64_t>(k)].item<std::int64_t>());
+        gold[chunk[k]] = set[chunk[k]].label;
+      }
+    }
+    return score(data.info.task, pred, gold);
+  };
+
+  run_result res;
+  double best = -1;
+  std::vector<at::Tensor> best_state;
+  std::vector<std::size_t> idx(train.size());
+  double edits = 0, edited_examples = 0;
+  for (int epoch = 1; epoch <= cfg.epochs; ++epoch) {
+    std::iota(idx.begin(), idx.end(), std::size_t{0});
+    for (std::size_t i = idx.size(); i > 1; --i) std::swap(idx[i - 1], idx[order.below(i)]);
+    std::unique_ptr<progress> bar;
+    if (cfg.show_progress)
+      bar = std::make_unique<progress>(cfg.label + " epoch " + std::to_string(epoch) + "/" + std::to_string(cfg.epochs),
+                                       static_cast<std::size_t>(per_epoch), progress_options{.unit = "batch"});
+    double loss_sum = 0;
+    for (std::int64_t s = 0; s < per_epoch; ++s) {
+      const auto first = static_cast<std::size_t>(s * cfg.batch_size);
+      const auto last = std::min(idx.size(), first + static_cast<std::size_t>(cfg.batch_size));
+      const auto chosen = pick(train, std::span<const std::size_t>(idx).subspan(first, last - first));
+      const auto b = collate(chosen, tok.pad(), prompt_tokens, device);
+      const auto e = model.embed(b);
+      double loss = 0;
+      if (tm == text_method::none) {
+        auto f = make_model(b);
+        loss = step(f, e, b.perturb, gen, opt, sched);
+      } else {
+        // PTP in text space: L = L(x) + λ·L(x̃), x̃ the masked (PTP-RN) or A2T-attacked (PTP-ADV) text
+        opt.zero_grad();
+        auto f = make_model(b);
+        at::Tensor g;
+        const double clean = f.evaluate_with_gradient(e, tm == text_method::a2t ? &g : nullptr, 1.0);
+        std::vector<encoded_example> perturbed;
+        perturbed.reserve(chosen.size());
+        if (tm == text_method::mask) {
+          const text::random_mask masker{.rate = cfg.m.mask_rate, .mask_id = tok.mask()};
+          for (const auto* ex : chosen) {
+            encoded_example p = *ex;
+            for (auto& r : p.rows) {
+              text::token_sequence seq{.ids = r.ids, .special = std::vector<bool>(r.locked.begin(), r.locked.end())};
+              const auto out = masker(seq, gen, mode::train);
+              for (std::size_t t = 0; t < out.ids.size(); ++t) edits += out.ids[t] != r.ids[t];
+              r.ids = out.ids;
+            }
+            edited_examples += 1;
+            perturbed.push_back(std::move(p));
+          }
+        } else {
+          const auto gc = g.to(at::kCPU, at::kFloat).contiguous();
+          const auto L = static_cast<std::size_t>(gc.size(1)), D = static_cast<std::size_t>(gc.size(2));
+          const text::a2t attack{.max_rate = cfg.m.a2t_rate, .min_embedding_cosine = cfg.m.a2t_min_cosine,
+                                 .max_candidates = cfg.m.a2t_candidates};
+          const merged_candidates source{.wordnet = {.db = a2t_ctx->wn}, .neighbours = a2t_ctx->neighbours.get()};
+          const text::wordnet_pos_tagger tagger{a2t_ctx->wn};
+          auto lookup = [&](std::string_view w) {
+            const auto e2 = tok.piece(w, true);
+            return std::vector<std::int64_t>(e2.ids.begin(), e2.ids.end());
+          };
+          std::size_t row = 0;
+          for (std::size_t k = 0; k < chosen.size(); ++k) {
+            example ex = data.train[static_cast<std::size_t>(&*chosen[k] - train.data())];
+            for (const auto& r : chosen[k]->rows) {
+              const std::span<const float> grads(gc.data_ptr<float>() + row * L * D, L * D);
+              for (const auto& seg : r.segments) {
+                const auto ranges = detail::word_ranges(seg.text);
+                auto words = text::words::split(seg.text);
+                std::vector<std::vector<std::size_t>> align(words.size());
+                for (std::size_t w = 0; w < ranges.size(); ++w)
+                  for (std::size_t t = 0; t < seg.positions.size(); ++t)
+                    if (seg.offsets[t].first < ranges[w].second && seg.offsets[t].second > ranges[w].first) align[w].push_back(seg.positions[t]);
+                const auto out = attack(words, grads, std::span<const std::vector<std::size_t>>(align), a2t_ctx->view(), source, lookup,
+                                        tagger, mode::train);
+                if (!out.edits.empty()) {
+                  edits += static_cast<double>(out.edits.size());
+                  detail::replace_text(ex, cfg.head, seg, out.perturbed.join());
+                }
+              }
+              ++row;
+            }
+            edited_examples += 1;
+            perturbed.push_back(enc(ex));
+          }
+        }
+        std::vector<const encoded_example*> pv;
+        for (const auto& p : perturbed) pv.push_back(&p);
+        const auto bp = collate(pv, tok.pad(), prompt_tokens, device);
+        auto fp = make_model(bp);
+        const double pert = fp.evaluate_with_gradient(model.embed(bp), nullptr, cfg.m.weight);
+        require_finite(clean + pert, "text-space step");
+        opt.step();
+        sched.step();
+        loss = clean + cfg.m.weight * pert;
+      }
+      loss_sum += loss;
+      if (bar) bar->advance();
+    }
+    if (bar) bar->finish();
+    res.final_train_loss = loss_sum / static_cast<double>(per_epoch);
+    const auto sel = evaluate(select);
+    const double sc = selection_score(data.info.task, sel);
+    res.select_curve.push_back(sc);
+    if (cfg.show_progress)
+      std::fprintf(stderr, "%s epoch %d: train loss %.4f, %s score %.4f%s\n", cfg.label.c_str(), epoch, res.final_train_loss,
+                   data.select_name.c_str(), sc, sc > best ? " (best)" : "");
+    if (sc > best) {  // strictly better: ties keep the earlier epoch
+      best = sc;
+      res.best_epoch = epoch;
+      res.select = sel;
+      best_state = model.snapshot();
+    }
+  }
+  model.restore(best_state);
+  res.report = evaluate(rep);
+  res.text_edits_per_example = edited_examples > 0 ? edits / edited_examples : 0.0;
+  res.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return res;
+}
+
+/// Trains and evaluates one run with any regularizer built by the caller (e.g. through
+/// ptp::config::experiment) — the compile-time configured experiments' entry point.
+template <class Reg>
+run_result run(const run_config& cfg, const run_data& data, Reg reg) {
+  return run_with_step(cfg, data, make_step(std::move(reg)), text_method::none);
+}
+
+}  // namespace ptp::repro

@@ -1,0 +1,235 @@
+// examples/reproduce/sweep_driver.hpp — seeds × methods × tasks through the runner, one JSON
+// line per finished run (ptp::sweep: atomic appends, re-runs skip finished runs), summary
+// Markdown + CSV after every run, progress over the runs; and the CLI flags every program
+// shares (CLI11).
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <ptp/progress.hpp>
+#include <ptp/sweep.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "methods.hpp"
+#include "runner.hpp"
+
+namespace ptp::repro {
+
+/// "1-5" or "1,2,7" (or a mix: "1-3,9") → seeds.
+inline std::vector<std::uint64_t> parse_seeds(const std::string& s) {
+  std::vector<std::uint64_t> out;
+  std::stringstream in(s);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    if (item.empty()) continue;
+    const auto dash = item.find('-');
+    if (dash == std::string::npos) {
+      out.push_back(std::stoull(item));
+    } else {
+      const auto a = std::stoull(item.substr(0, dash)), b = std::stoull(item.substr(dash + 1));
+      if (b < a) throw std::invalid_argument("seed range " + item + " is empty");
+      for (auto k = a; k <= b; ++k) out.push_back(k);
+    }
+  }
+  if (out.empty()) throw std::invalid_argument("no seeds in '" + s + "'");
+  return out;
+}
+
+/// Splits "a,b,c".
+inline std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  std::string item;
+  while (std::getline(in, item, ','))
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+/// The flags every reproduction program shares, bound to a run_config and the sweep lists.
+struct common_cli {
+  run_config base;
+  std::string tasks, methods = "vanilla,ptp-rn,ptp-adv", seeds = "1-5", head = "classifier";
+  std::string out;
+  std::size_t stop_after = 0;
+  std::size_t max_train = 0, max_eval = 0;
+
+  void add(CLI::App& app) {
+    app.add_option("--task,--tasks", tasks, "task(s), comma-separated (BoolQ, CB, COPA, RTE, WiC, WSC)");
+    app.add_option("--method,--methods", methods, "method(s): vanilla, ptp-rn, ptp-adv, ptp-rn-text, ptp-adv-text, freelb, smart, r3f, neftune")
+        ->capture_default_str();
+    app.add_option("--seeds", seeds, "seeds: 1-5 or 1,2,3")->capture_default_str();
+    app.add_option("--epochs", base.epochs)->capture_default_str();
+    app.add_option("--lr", base.lr, "prompt/head learning rate")->capture_default_str();
+    app.add_option("--backbone-lr", base.backbone_lr, "backbone learning rate (with --tune-backbone)")->capture_default_str();
+    app.add_flag("--tune-backbone,!--freeze-backbone", base.tune_backbone, "tune the encoder too (word embeddings stay frozen)");
+    app.add_option("--batch-size", base.batch_size)->capture_default_str();
+    app.add_option("--eval-batch-size", base.eval_batch_size)->capture_default_str();
+    app.add_option("--max-length", base.max_length)->capture_default_str();
+    app.add_option("--prefix-length", base.prefix_length, "deep-prefix length / prompt tokens")->capture_default_str();
+    app.add_flag("--prefix-projection", base.prefix_projection, "P-tuning v2 reparameterisation");
+    app.add_option("--prompt", base.prompt, "prefix | ptuning | soft | none")->capture_default_str();
+    app.add_option("--head", head, "classifier | cloze")->capture_default_str();
+    app.add_option("--weight-decay", base.weight_decay)->capture_default_str();
+    app.add_option("--warmup-ratio", base.warmup_ratio)->capture_default_str();
+    app.add_option("--model-dir", base.model_dir, "HF checkpoint dir (default: the packaged MiniLM)");
+    app.add_option("--device", base.device, "cpu | cuda")->capture_default_str();
+    app.add_option("--threads", base.threads, "torch intra-op threads")->capture_default_str();
+    app.add_option("--out", out, "results jsonl (one line per finished run; re-runs skip finished runs)");
+    app.add_option("--stop-after", stop_after, "stop after this many newly finished runs (0: all)");
+    app.add_option("--max-train", max_train, "use at most this many training examples (0: all; CPU budget)");
+    app.add_option("--max-eval", max_eval, "use at most this many selection/report examples each (0: all)");
+    app.add_option("--lambda", base.m.weight, "λ of clean + λ·perturbed")->capture_default_str();
+    app.add_option("--sigma", base.m.sigma, "PTP-RN relative σ")->capture_default_str();
+    app.add_option("--pgd-steps", base.m.pgd_steps)->capture_default_str();
+    app.add_option("--pgd-step-size", base.m.pgd_step_size)->capture_default_str();
+    app.add_option("--pgd-epsilon", base.m.pgd_epsilon)->capture_default_str();
+    app.add_option("--mask-rate", base.m.mask_rate)->capture_default_str();
+    app.add_option("--a2t-rate", base.m.a2t_rate)->capture_default_str();
+    app.add_option("--a2t-min-cosine", base.m.a2t_min_cosine)->capture_default_str();
+    app.add_option("--freelb-steps", base.m.freelb_steps)->capture_default_str();
+    app.add_option("--neftune-alpha", base.m.neftune_alpha)->capture_default_str();
+    app.add_flag("--quiet", [this](std::int64_t) { base.show_progress = false; }, "no per-epoch progress");
+  }
+
+  /// Call after parsing: resolves the head and the default model.
+  void finish() {
+    if (head == "classifier") base.head = head_kind::classifier;
+    else if (head == "cloze") base.head = head_kind::cloze;
+    else throw std::invalid_argument("--head must be classifier or cloze");
+    if (base.model_dir.empty()) base.model_dir = ptp::torch::find_default_model();
+  }
+};
+
+/// Cuts `v` to its first n elements (0: keep all).
+inline void cap(std::vector<example>& v, std::size_t n) {
+  if (n && v.size() > n) v.resize(n);
+}
+
+/// The metrics a run's JSON line records: the report split's under their own names, the
+/// selection split's with a "select_" prefix, and bookkeeping (best_epoch, train_loss,
+/// edits_per_example) that the summary tables leave out.
+inline std::map<std::string, double> record_metrics(const run_result& r) {
+  std::map<std::string, double> m = r.report;
+  for (const auto& [k, v] : r.select) m["select_" + k] = v;
+  m["best_epoch"] = r.best_epoch;
+  m["train_loss"] = std::isfinite(r.final_train_loss) ? r.final_train_loss : -1.0;
+  m["edits_per_example"] = r.text_edits_per_example;
+  return m;
+}
+
+/// The records with only score metrics (what the summary tables show).
+inline std::vector<sweep::run_record> score_records(const std::vector<sweep::run_record>& in) {
+  std::vector<sweep::run_record> out = in;
+  for (auto& r : out)
+    for (auto it = r.metrics.begin(); it != r.metrics.end();)
+      it = (it->first == "best_epoch" || it->first == "train_loss" || it->first == "edits_per_example") ? r.metrics.erase(it) : std::next(it);
+  return out;
+}
+
+/// One job of a sweep.
+struct sweep_job {
+  std::string task, method;
+  std::uint64_t seed = 0;
+  run_config cfg;
+};
+
+/// What run_sweep did.
+struct sweep_outcome {
+  std::size_t finished = 0, skipped = 0;
+  std::vector<sweep::run_record> records;  ///< every record of the results (file or memory)
+  double wall_seconds = 0;
+  bool stopped_early = false;
+};
+
+/// Runs `jobs` (skipping those `out` already holds), appending one line per finished run to
+/// `out` and rewriting `<out stem>.summary.md/.csv`; `out` empty keeps results in memory.
+/// `data_of(task)` gives a task's splits (called once per task, cached); `runner(cfg,data)`
+/// runs one job (default: the method by name).
+inline sweep_outcome run_sweep(const std::vector<sweep_job>& jobs, const std::string& out,
+                               const std::function<run_data(const std::string&)>& data_of, std::size_t stop_after = 0,
+                               const std::function<run_result(const run_config&, const run_data&)>& runner = nullptr) {
+  const auto t0 = std::chrono::steady_clock::now();
+  sweep_outcome o;
+  std::optional<sweep::results_file> results;
+  if (!out.empty()) {
+    const fs::path p(out);
+    if (p.has_parent_path()) fs::create_directories(p.parent_path());
+    results.emplace(p);
+    if (results->torn()) std::fprintf(stderr, "%s: ignoring a torn last line (an interrupted append)\n", out.c_str());
+  }
+  std::map<std::string, run_data> cache;
+  progress bar("sweep", jobs.size(), progress_options{.style = progress_style::lines, .log_interval = 0.0, .unit = "run"});
+  for (const auto& job : jobs) {
+    sweep::run_record rec{.task = job.task, .method = job.method, .config = job.cfg.identity(), .seed = job.seed};
+    if (results && results->done(rec.run_key())) {
+      ++o.skipped;
+      bar.advance();
+      continue;
+    }
+    if (stop_after && o.finished >= stop_after) {
+      o.stopped_early = true;
+      break;
+    }
+    auto it = cache.find(job.task);
+    if (it == cache.end()) it = cache.emplace(job.task, data_of(job.task)).first;
+    run_config cfg = job.cfg;
+    cfg.seed = job.seed;
+    cfg.method = job.method;
+    cfg.label = job.task + " " + job.method + " seed " + std::to_string(job.seed);
+    const auto r = runner ? runner(cfg, it->second) : run(cfg, it->second);
+    rec.metrics = record_metrics(r);
+    rec.wall_seconds = r.wall_seconds;
+    std::fprintf(stderr, "%s: %s %.2f (best epoch %d, %s %.2f) in %.1f s\n", cfg.label.c_str(), it->second.report_name.c_str(),
+                 100 * r.report.at("accuracy"), r.best_epoch, it->second.select_name.c_str(), 100 * r.select.at("accuracy"),
+                 r.wall_seconds);
+    if (results) {
+      results->append(rec);
+      const fs::path p(out);
+      const auto stem = p.parent_path() / p.stem();
+      sweep::write_summary(score_records(results->records()), stem.string() + ".summary.md", stem.string() + ".summary.csv");
+    } else {
+      o.records.push_back(rec);
+    }
+    ++o.finished;
+    bar.advance();
+  }
+  bar.finish();
+  if (results) o.records = results->records();
+  o.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return o;
+}
+
+/// The jobs of tasks × methods × seeds (task-major, then seed, then method: the paired runs
+/// of one seed finish together).
+inline std::vector<sweep_job> plan(const std::vector<std::string>& tasks, const std::vector<std::string>& methods,
+                                   const std::vector<std::uint64_t>& seeds, const run_config& base) {
+  std::vector<sweep_job> jobs;
+  for (const auto& t : tasks)
+    for (auto s : seeds)
+      for (const auto& m : methods) {
+        sweep_job j{.task = t, .method = m, .seed = s, .cfg = base};
+        j.cfg.method = m;
+        j.cfg.seed = s;
+        jobs.push_back(std::move(j));
+      }
+  return jobs;
+}
+
+/// Prints the score table (percentage points): task | method | metric | n | mean ± std |
+/// min | max, for the given tasks and methods in that order.
+inline void print_table(const std::vector<sweep::run_record>& records, std::FILE* out = stdout) {
+  std::fputs(sweep::summary_markdown(sweep::summarize(score_records(records))).c_str(), out);
+}
+
+}  // namespace ptp::repro

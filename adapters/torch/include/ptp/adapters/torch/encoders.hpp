@@ -161,7 +161,13 @@ struct transformer_layer_impl : ::torch::nn::Module {
   ::torch::nn::Linear intermediate{nullptr}, output{nullptr};
   ::torch::nn::LayerNorm output_norm{nullptr};
 };
-TORCH_MODULE(transformer_layer);
+/// Module holder of transformer_layer_impl (TORCH_MODULE spelled out: the macro names
+/// `torch::nn` unqualified, which inside ptp::torch would find this namespace).
+class transformer_layer : public ::torch::nn::ModuleHolder<transformer_layer_impl> {
+ public:
+  using ::torch::nn::ModuleHolder<transformer_layer_impl>::ModuleHolder;
+  using Impl = transformer_layer_impl;
+};
 
 }  // namespace detail
 
@@ -458,7 +464,12 @@ class pretrained_encoder_impl : public ::torch::nn::Module {
 
   encoder_options opts_;
 };
-TORCH_MODULE(pretrained_encoder);
+/// Shared-ownership holder of pretrained_encoder_impl (the TORCH_MODULE pattern, spelled out).
+class pretrained_encoder : public ::torch::nn::ModuleHolder<pretrained_encoder_impl> {
+ public:
+  using ::torch::nn::ModuleHolder<pretrained_encoder_impl>::ModuleHolder;
+  using Impl = pretrained_encoder_impl;
+};
 
 /// Options of load_pretrained_encoder.
 struct load_options {
@@ -669,7 +680,8 @@ inline std::filesystem::path find_default_model() {
 ///    matrices and dropout masks (math), the feed-forward pre- and post-activation, dropout
 ///    masks — summed over all attention applications.
 /// An estimate (allocator rounding, kernel workspaces and the weights themselves excluded),
-/// meant for choosing batch sizes; the tests check it against measured peaks.
+/// meant for choosing batch sizes; measure_activation_bytes measures the real figure and the
+/// tests check that the two agree within a factor of two.
 inline std::uint64_t estimate_activation_bytes(const encoder_config& c, std::int64_t batch, std::int64_t seq_len,
                                                std::int64_t psl = 0, bool training = false,
                                                attention_backend backend = attention_backend::fused,
@@ -687,11 +699,66 @@ inline std::uint64_t estimate_activation_bytes(const encoder_config& c, std::int
     return d * std::max({embeddings, attn, ffn});
   }
   const std::uint64_t dropout_masks = c.hidden_dropout_prob > 0 ? 3 * tok : 0;  // bool masks, 1 byte
-  const std::uint64_t per_layer = d * (tok * H /*x*/ + tok * H /*q*/ + 2 * B * S * H /*k,v*/ + tok * H /*ctx*/ +
-                                       B * h * L /*lse*/ + scores + 2 * tok * H /*res+norm in*/ + tok * H /*a*/ +
-                                       2 * tok * I /*ffn pre/post*/ + 2 * tok * H /*out, norm in*/) +
+  // saved for backward per layer: q and the prefix-extended k, v; the attention output and
+  // its [B, L, H] copy; both LayerNorm inputs and the first one's output; the feed-forward
+  // pre- and post-activation; the log-sum-exp (fused) or scores and probabilities (math)
+  const std::uint64_t per_layer = d * (tok * H + 2 * B * S * H + 2 * tok * H + 3 * tok * H + 2 * tok * I +
+                                       B * h * L + scores) +
                                   dropout_masks;
   return d * embeddings + n * per_layer;
+}
+
+namespace detail {
+/// Counts live bytes reported by ATen's allocators (the hook the autograd profiler uses for
+/// memory profiling) and keeps the peak; only allocations on `device`'s type are counted.
+struct peak_memory_reporter final : c10::MemoryReportingInfoBase {
+  explicit peak_memory_reporter(c10::DeviceType t) : type(t) {}
+  void reportMemoryUsage(void*, std::int64_t alloc_size, std::size_t, std::size_t, c10::Device d) override {
+    if (d.type() != type) return;
+    current += alloc_size;
+    peak = std::max(peak, current);
+  }
+  bool memoryProfilingEnabled() const override { return true; }
+  c10::DeviceType type;
+  std::int64_t current = 0, peak = 0;
+};
+}  // namespace detail
+
+/// Measured activation memory of one forward pass.
+struct activation_memory {
+  std::int64_t peak_bytes = 0;      ///< highest live total during the pass, above the starting point
+  std::int64_t retained_bytes = 0;  ///< still alive after it: outputs plus, in training, the saved graph
+};
+
+/// Runs one forward pass over `input_ids`/`attention_mask` and measures the bytes ATen
+/// allocates on the input's device during it (weights, allocated before, are not counted).
+/// `training` = false measures the evaluation path (infer(): c10::InferenceMode); `training`
+/// = true measures a pass whose word embeddings require grad — what a PTP step builds, every
+/// layer saving its activations for backward even though the weights are frozen — and keeps
+/// the graph alive until the measurement ends. Uses the allocator's memory-profiling hook, so
+/// it must not run while the autograd profiler records memory.
+/// @code
+/// auto m = ptp::torch::measure_activation_bytes(model, ids, mask, /*training=*/true);
+/// std::cout << m.peak_bytes / (1 << 20) << " MiB\n";
+/// @endcode
+inline activation_memory measure_activation_bytes(pretrained_encoder& model, const ::torch::Tensor& input_ids,
+                                                  const ::torch::Tensor& attention_mask = {}, bool training = false,
+                                                  const kv_prefixes& prefixes = {}) {
+  auto reporter = std::make_shared<detail::peak_memory_reporter>(input_ids.device().type());
+  activation_memory out;
+  {
+    c10::DebugInfoGuard guard(c10::DebugInfoKind::PROFILER_STATE, reporter);
+    if (training) {
+      auto embeds = model->embed_words(input_ids).detach().requires_grad_(true);
+      auto result = model->forward_embeds(embeds, {}, attention_mask, prefixes);
+      out.retained_bytes = reporter->current;
+    } else {
+      auto result = model->infer(input_ids, attention_mask, {}, prefixes);
+      out.retained_bytes = reporter->current;
+    }
+    out.peak_bytes = reporter->peak;
+  }
+  return out;
 }
 
 }  // namespace ptp::torch

@@ -4,6 +4,7 @@
 //   torch/model.hpp     ptp::torch::autograd_model: a Differentiable + LogitModel by autograd
 //   torch/prompts.hpp   soft_prompt, ptuning_encoder, prefix_encoder (torch::nn modules)
 //   torch/training.hpp  train_step, AdamW + linear warm-up/decay, atomic checkpoints
+//   torch/encoders.hpp  BERT / RoBERTa / ALBERT from HF safetensors (+ safetensors.hpp, hf_config.hpp)
 // Link ptp::torch (created when find_package(Torch) succeeds). Inside namespace ptp, spell
 // the library ::torch (ptp::torch is this adapter's namespace).
 #pragma once
@@ -12,3 +13,4 @@
 #include "ptp/adapters/torch/model.hpp"
 #include "ptp/adapters/torch/prompts.hpp"
 #include "ptp/adapters/torch/training.hpp"
+#include "ptp/adapters/torch/encoders.hpp"

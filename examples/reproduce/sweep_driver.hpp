@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "methods.hpp"
+#include "programs.hpp"
 #include "runner.hpp"
 
 namespace ptp::repro {
@@ -111,10 +112,6 @@ struct common_cli {
   }
 };
 
-/// Cuts `v` to its first n elements (0: keep all).
-inline void cap(std::vector<example>& v, std::size_t n) {
-  if (n && v.size() > n) v.resize(n);
-}
 
 /// The metrics a run's JSON line records: the report split's under their own names, the
 /// selection split's with a "select_" prefix, and bookkeeping (best_epoch, train_loss,

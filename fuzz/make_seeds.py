@@ -5,6 +5,7 @@ Run from anywhere: python3 fuzz/make_seeds.py. The outputs are committed; rerun 
 editing. Each seed is small and valid (or deliberately just-invalid), so that the fuzzer
 starts from inputs that reach deep into each parser.
 """
+import copy
 import json
 import os
 import shutil
@@ -44,6 +45,7 @@ def added(names, first=0):
 
 
 def wordpiece_json(post=BERT_POST, normalizer=True):
+    post = copy.deepcopy(post)  # callers edit the result
     return {"version": "1.0", "truncation": None, "padding": None,
             "added_tokens": added(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]),
             "normalizer": {"type": "BertNormalizer", "clean_text": True, "handle_chinese_chars": True,
@@ -412,6 +414,7 @@ def catalogue():
 
 if __name__ == "__main__":
     import sys
-    targets = sys.argv[1:] or ["tokenizers"]
+    targets = sys.argv[1:] or ["tokenizers", "wordnet", "superglue", "sweep_results", "hf_config", "safetensors",
+                               "catalogue"]
     for t in targets:
         globals()[t]()

@@ -3,6 +3,7 @@
 // encoder, deep prefix with a finite-difference gradient check in double), frozen backbone,
 // evaluation determinism, the schedule, and atomic checkpoints that resume bit-identically.
 #include <filesystem>
+#include <limits>
 
 #include "torch_test_support.hpp"
 
@@ -341,6 +342,47 @@ TEST_CASE("frozen backbone stays bit-identical; evaluation is deterministic and 
                            .item<double>();
   CHECK(a == clean);
   CHECK(t.net->is_training() == false);
+}
+
+TEST_CASE("non-finite faults: stop names step, batch and term; skip_step leaves everything as it was", "[torch][train]") {
+  trainer t;
+  auto reg = ptp::regularizer(ptp::embedding::gaussian{.sigma = 0.1});
+  // A model whose perturbed pass (its second forward) yields NaN logits.
+  int calls = 0;
+  auto params = t.prompt->parameters();
+  for (auto& p : t.net->head->parameters()) params.push_back(p);
+  auto f = ptp::torch::autograd_model(
+      [&](const at::Tensor& x, const at::Tensor& m) {
+        auto z = t.net->forward(t.prompt->join(x), t.prompt->join_mask(m));
+        return ++calls % 2 == 0 ? z * std::numeric_limits<float>::quiet_NaN() : z;
+      },
+      params, t.data.attention_mask, t.data.labels, {.modules = {t.net.ptr(), t.prompt.ptr()}});
+  const auto e = t.embeddings();
+  try {
+    ptp::torch::train_step(reg, f, e, t.data.perturb_mask, t.gen, *t.opt, t.sched.get(), {.step = 12, .batch = 3});
+    FAIL("no exception");
+  } catch (const ptp::non_finite_error& err) {
+    const std::string msg = err.what();
+    CHECK_THAT(msg, Catch::Contains("perturbed") && Catch::Contains("at step 12, batch 3"));
+  }
+  const auto w0 = t.prompt->weight.detach().clone();
+  const auto lr0 = t.opt->param_groups()[0].options().get_lr();
+  const auto sched0 = t.sched->steps_taken();
+  calls = 0;
+  const double l = ptp::torch::train_step(reg, f, e, t.data.perturb_mask, t.gen, *t.opt, t.sched.get(),
+                                          {.step = 13, .policy = ptp::torch::on_non_finite::skip_step});
+  CHECK(std::isnan(l));
+  CHECK(at::equal(t.prompt->weight, w0));
+  CHECK(t.sched->steps_taken() == sched0);
+  CHECK(t.opt->param_groups()[0].options().get_lr() == lr0);
+  for (auto& p : params) CHECK((!p.grad().defined() || at::count_nonzero(p.grad()).item<std::int64_t>() == 0));
+  // and a healthy step afterwards trains normally (vanilla: one forward, never the NaN one;
+  // past the warm-up's first step, whose learning rate is 0)
+  auto vanilla = ptp::regularizer();
+  t.sched->step();
+  calls = 0;
+  CHECK(std::isfinite(ptp::torch::train_step(vanilla, f, e, t.data.perturb_mask, t.gen, *t.opt, t.sched.get())));
+  CHECK_FALSE(at::equal(t.prompt->weight, w0));
 }
 
 TEST_CASE("linear warm-up + decay schedule", "[torch][train]") {

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -79,18 +80,70 @@ class linear_warmup_decay {
   std::vector<double> base_;
 };
 
+/// What a training step does when a loss or gradient is not finite (issue: numerical faults).
+enum class on_non_finite {
+  stop,       ///< default: throw ptp::non_finite_error naming step, batch and term
+  skip_step,  ///< zero the gradients, leave parameters, optimizer and schedule untouched, return NaN
+};
+
+/// Where a step is (for the error message) and the fault policy.
+struct step_guard {
+  std::int64_t step = -1;   ///< global step, −1: unknown
+  std::int64_t batch = -1;  ///< batch index in the epoch, −1: unknown
+  on_non_finite policy = on_non_finite::stop;
+};
+
+namespace detail {
+
+inline std::string where(const step_guard& g) {
+  std::string w;
+  if (g.step >= 0) w += " at step " + std::to_string(g.step);
+  if (g.batch >= 0) w += (w.empty() ? " at batch " : ", batch ") + std::to_string(g.batch);
+  return w;
+}
+
+// True when every parameter gradient of the optimizer is finite (one host sync per step).
+inline bool gradients_finite(::torch::optim::Optimizer& opt) {
+  std::vector<at::Tensor> bad;
+  for (auto& group : opt.param_groups())
+    for (auto& p : group.params())
+      if (p.grad().defined()) bad.push_back(at::logical_not(at::isfinite(p.grad())).any().reshape({1}));
+  return bad.empty() || !at::cat(bad).any().item<bool>();
+}
+
+}  // namespace detail
+
 /// One training step: zero the gradients, reg.loss (training mode: clean and perturbed
-/// terms, θ-gradients accumulated), optimizer step, schedule step. Returns the loss.
+/// terms, θ-gradients accumulated), check that the loss and θ's gradients are finite,
+/// optimizer step, schedule step. Returns the loss.
+/// A non-finite loss or gradient is detected in the term where it occurs (clean, perturbed,
+/// ascent step k, FreeLB pass k — raised by the core) or in θ's accumulated gradient, and
+/// handled by `guard.policy`: stop (default) throws ptp::non_finite_error naming the step,
+/// batch and term; skip_step drops the step and returns NaN.
 /// @tparam F  a Differentiable on torch tensors (ptp::torch::autograd_model)
 /// @code
 ///   auto f = ptp::torch::autograd_model(forward, prompt->parameters(), attention_mask, labels);
-///   double loss = ptp::torch::train_step(reg, f, e, perturb_mask, gen, *opt, &sched);
+///   double loss = ptp::torch::train_step(reg, f, e, perturb_mask, gen, *opt, &sched, {.step = s, .batch = b});
 /// @endcode
 template <class Reg, class F>
 double train_step(const Reg& reg, F& model, const at::Tensor& embeddings, const at::Tensor& perturbation_mask,
-                  generator& gen, ::torch::optim::Optimizer& optimizer, linear_warmup_decay* schedule = nullptr) {
+                  generator& gen, ::torch::optim::Optimizer& optimizer, linear_warmup_decay* schedule = nullptr,
+                  const step_guard& guard = {}) {
   optimizer.zero_grad();
-  const double loss = reg.loss(model, embeddings, perturbation_mask, gen, mode::train);
+  std::string fault;
+  double loss = 0;
+  try {
+    loss = reg.loss(model, embeddings, perturbation_mask, gen, mode::train);
+    if (!detail::gradients_finite(optimizer)) fault = "ptp: non-finite parameter gradient (θ) after the step's terms";
+  } catch (const non_finite_error& e) {
+    fault = e.what();
+  }
+  if (!fault.empty()) {
+    if (guard.policy == on_non_finite::stop)
+      throw non_finite_error(fault + detail::where(guard) + " (policy: stop; on_non_finite::skip_step skips such steps)");
+    optimizer.zero_grad();
+    return std::numeric_limits<double>::quiet_NaN();
+  }
   optimizer.step();
   if (schedule) schedule->step();
   return loss;

@@ -29,7 +29,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     (void)ptp::sweep::summary_csv(rows);
 
     ptp::sweep::results_file results(path);
-    ptp::sweep::run_record run{.task = "RTE", .method = "fuzz", .seed = 1};
+    ptp::sweep::run_record run;
+    run.task = "RTE";
+    run.method = "fuzz";
+    run.seed = 1;
     run.metrics["accuracy"] = 0.5;
     if (!results.done(run.run_key())) {
       results.append(run);

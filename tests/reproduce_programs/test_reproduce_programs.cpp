@@ -1,0 +1,165 @@
+// The reproduction programs' shared pieces (examples/reproduce):
+//  * the WordNet WiC builder: balanced labels, no lemma across splits, deterministic, the
+//    target word (through Morphy) at the given offsets of both sentences;
+//  * a two-seed × two-method smoke sweep of the runner on the packaged MiniLM with tiny data,
+//    interrupted after one run and resumed: no run redone, none duplicated;
+//  * a run repeated at the same seed and thread count gives bit-identical numbers.
+#include <cctype>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <string>
+#include <unistd.h>
+
+#include "catch.hpp"
+#include "sweep_driver.hpp"
+#include "wordnet_wic.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace ptp::repro;
+
+struct temp_folder {
+  fs::path path;
+  temp_folder() {
+    std::string t = (fs::temp_directory_path() / "ptp_repro_XXXXXX").string();
+    if (!::mkdtemp(t.data())) throw std::runtime_error("mkdtemp failed");
+    path = t;
+  }
+  ~temp_folder() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+const ptp::text::wordnet& wordnet() {
+  static const ptp::text::wordnet wn;
+  return wn;
+}
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// the target at [start, end) is the lemma or one of its Morphy forms (ASCII examples:
+// character offsets are byte offsets)
+bool target_at(const std::string& sentence, std::int64_t start, std::int64_t end, const std::string& lemma) {
+  if (start < 0 || end <= start || static_cast<std::size_t>(end) > sentence.size()) return false;
+  const auto w = lower(sentence.substr(static_cast<std::size_t>(start), static_cast<std::size_t>(end - start)));
+  if (w == lemma) return true;
+  for (auto p : {ptp::text::pos::noun, ptp::text::pos::verb})
+    for (const auto& b : wordnet().morphy(w, p))
+      if (b == lemma) return true;
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("WordNet WiC: balanced, split by lemma, deterministic, target in both sentences", "[reproduce][wordnet_wic]") {
+  const wordnet_wic_options o{.train_pairs = 200, .dev_pairs = 60, .test_pairs = 100};
+  const auto a = build_wordnet_wic(wordnet(), o);
+  const auto b = build_wordnet_wic(wordnet(), o);
+  REQUIRE(a.train.size() == 200);
+  REQUIRE(a.dev.size() == 60);
+  REQUIRE(a.test.size() == 100);
+  std::map<std::string, int> split_of;
+  int split = 0;
+  for (const auto* s : {&a.train, &a.dev, &a.test}) {
+    std::size_t positives = 0;
+    for (const auto& ex : *s) {
+      REQUIRE(ex.label.has_value());
+      positives += *ex.label ? 1 : 0;
+      INFO(ex.word << ": " << ex.sentence1 << " || " << ex.sentence2);
+      CHECK(target_at(ex.sentence1, ex.start1, ex.end1, ex.word));
+      CHECK(target_at(ex.sentence2, ex.start2, ex.end2, ex.word));
+      CHECK(ex.sentence1 != ex.sentence2);
+      const auto [it, fresh] = split_of.try_emplace(ex.word, split);
+      CHECK(it->second == split);  // no lemma in two splits
+    }
+    CHECK(positives * 2 == s->size());  // exactly balanced
+    ++split;
+  }
+  // deterministic: the same examples in the same order
+  for (const auto& [x, y] : {std::pair{&a.train, &b.train}, std::pair{&a.dev, &b.dev}, std::pair{&a.test, &b.test}}) {
+    REQUIRE(x->size() == y->size());
+    for (std::size_t i = 0; i < x->size(); ++i) {
+      CHECK(wic_to_json((*x)[i]) == wic_to_json((*y)[i]));
+    }
+  }
+  // another seed deals the lemmas differently
+  auto o2 = o;
+  o2.seed = 7;
+  CHECK(wic_to_json(build_wordnet_wic(wordnet(), o2).test.front()) != wic_to_json(a.test.front()));
+  // the jsonl round-trips through the SuperGLUE WiC reader
+  temp_folder tmp;
+  write_wordnet_wic(a, tmp.path);
+  const auto back = ptp::data::read_wic(tmp.path / "dev.jsonl");
+  REQUIRE(back.size() == a.dev.size());
+  CHECK(back[3].sentence2 == a.dev[3].sentence2);
+  CHECK(back[3].label == a.dev[3].label);
+}
+
+TEST_CASE("runner: two seeds x two methods, interrupted and resumed, deterministic", "[reproduce][sweep][torch]") {
+  const auto task = build_wordnet_wic(wordnet(), {.train_pairs = 16, .dev_pairs = 8, .test_pairs = 8});
+  const auto tpl = ptp::data::ptuning_v2::template_id::bert;
+  const run_data data{.info = info(ptp::data::task::wic),
+                      .train = to_examples(task.train, tpl),
+                      .select = to_examples(task.dev, tpl),
+                      .report = to_examples(task.test, tpl),
+                      .select_name = "dev",
+                      .report_name = "test"};
+  run_config cfg;
+  cfg.model_dir = ptp::torch::find_default_model();
+  cfg.epochs = 2;
+  cfg.batch_size = 8;
+  cfg.max_length = 32;
+  cfg.prefix_length = 2;
+  cfg.threads = 2;
+  cfg.show_progress = false;
+  const auto jobs = plan({"tiny-WiC"}, {"vanilla", "ptp-adv"}, {1, 2}, cfg);
+  REQUIRE(jobs.size() == 4);
+
+  temp_folder tmp;
+  const auto out = (tmp.path / "results.jsonl").string();
+  auto data_of = [&](const std::string&) { return data; };
+  // interrupted: stops after one finished run
+  const auto first = run_sweep(jobs, out, data_of, /*stop_after=*/1);
+  CHECK(first.finished == 1);
+  CHECK(first.stopped_early);
+  REQUIRE(ptp::sweep::read_results(out).records.size() == 1);
+  // resumed: the finished run is skipped, the other three run once
+  const auto second = run_sweep(jobs, out, data_of);
+  CHECK(second.skipped == 1);
+  CHECK(second.finished == 3);
+  const auto records = ptp::sweep::read_results(out).records;
+  REQUIRE(records.size() == 4);
+  std::set<std::string> keys;
+  for (const auto& r : records) {
+    keys.insert(r.run_key());
+    CHECK(r.metrics.at("accuracy") >= 0.0);
+    CHECK(r.metrics.at("accuracy") <= 1.0);
+    CHECK(r.metrics.count("select_accuracy") == 1);
+    CHECK(r.metrics.at("best_epoch") >= 1);
+  }
+  CHECK(keys.size() == 4);  // no duplicates
+  // a third pass has nothing left to do
+  const auto third = run_sweep(jobs, out, data_of);
+  CHECK(third.finished == 0);
+  CHECK(third.skipped == 4);
+  CHECK(ptp::sweep::read_results(out).records.size() == 4);
+  CHECK(fs::exists(tmp.path / "results.summary.md"));
+  CHECK(fs::exists(tmp.path / "results.summary.csv"));
+
+  // determinism: the first recorded run again, same seed and threads → identical numbers
+  const auto& r0 = records.front();
+  auto again_cfg = cfg;
+  again_cfg.method = r0.method;
+  again_cfg.seed = r0.seed;
+  const auto again = run(again_cfg, data);
+  CHECK(record_metrics(again).at("train_loss") == r0.metrics.at("train_loss"));
+  CHECK(again.report.at("accuracy") == r0.metrics.at("accuracy"));
+  CHECK(again.select.at("accuracy") == r0.metrics.at("select_accuracy"));
+}

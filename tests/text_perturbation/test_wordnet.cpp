@@ -36,12 +36,9 @@ static_assert(check_candidate_source<embedding_neighbours<double>, std::string>(
 static_assert(check_text_perturbation<synonym_substitution<>, words>());
 static_assert(!CandidateSource<int, std::string>);
 
-TEST_CASE("wordnet: loads the Debian database quickly and completely", "[text][wordnet]") {
-  const auto t0 = std::chrono::steady_clock::now();
+// Load time is a benchmark's business (bench/bench_text.cpp), not a test's.
+TEST_CASE("wordnet: loads the Debian database completely", "[text][wordnet]") {
   const wordnet db{};
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  INFO("load time " << seconds << " s");
-  CHECK(seconds < 1.0);  // ~0.1 s in Release; generous for Debug/sanitizer builds
   // WordNet 3.0 statistics (wnstats(7WN)): synsets per part of speech
   REQUIRE(db.synset_count(pos::noun) == 82115);
   REQUIRE(db.synset_count(pos::verb) == 13767);

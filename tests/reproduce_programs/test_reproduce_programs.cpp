@@ -103,7 +103,7 @@ TEST_CASE("WordNet WiC: balanced, split by lemma, deterministic, target in both 
 }
 
 TEST_CASE("runner: two seeds x two methods, interrupted and resumed, deterministic", "[reproduce][sweep][torch]") {
-  const auto task = build_wordnet_wic(wordnet(), {.train_pairs = 16, .dev_pairs = 8, .test_pairs = 8});
+  const auto task = build_wordnet_wic(wordnet(), {.train_pairs = 16, .dev_pairs = 4, .test_pairs = 4});
   const auto tpl = ptp::data::ptuning_v2::template_id::bert;
   const run_data data{.info = info(ptp::data::task::wic),
                       .train = to_examples(task.train, tpl),
@@ -113,9 +113,9 @@ TEST_CASE("runner: two seeds x two methods, interrupted and resumed, determinist
                       .report_name = "test"};
   run_config cfg;
   cfg.model_dir = ptp::torch::find_default_model();
-  cfg.epochs = 2;
+  cfg.epochs = 1;
   cfg.batch_size = 8;
-  cfg.max_length = 32;
+  cfg.max_length = 24;
   cfg.prefix_length = 2;
   cfg.threads = 2;
   cfg.show_progress = false;

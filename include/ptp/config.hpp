@@ -134,7 +134,7 @@ struct field {
   MemberPtr member;
 };
 template <class Tag, class A, class M>
-constexpr field<Tag, M A::*> bind(M A::*member) {
+constexpr field<Tag, M A::*> field_for(M A::*member) {
   return {member};
 }
 
@@ -146,55 +146,55 @@ struct options_of;
 template <>
 struct options_of<embedding::gaussian> {
   using A = embedding::gaussian;
-  static constexpr auto fields = std::make_tuple(bind<opt::sigma_t>(&A::sigma), bind<opt::relative_t>(&A::relative));
+  static constexpr auto fields = std::make_tuple(field_for<opt::sigma_t>(&A::sigma), field_for<opt::relative_t>(&A::relative));
 };
 template <>
 struct options_of<embedding::uniform> {
   using A = embedding::uniform;
-  static constexpr auto fields = std::make_tuple(bind<opt::epsilon_t>(&A::epsilon));
+  static constexpr auto fields = std::make_tuple(field_for<opt::epsilon_t>(&A::epsilon));
 };
 template <>
 struct options_of<embedding::neftune> {
   using A = embedding::neftune;
-  static constexpr auto fields = std::make_tuple(bind<opt::alpha_t>(&A::alpha));
+  static constexpr auto fields = std::make_tuple(field_for<opt::alpha_t>(&A::alpha));
 };
 template <>
 struct options_of<embedding::fgm> {
   using A = embedding::fgm;
-  static constexpr auto fields = std::make_tuple(bind<opt::epsilon_t>(&A::epsilon), bind<opt::norm_t>(&A::norm));
+  static constexpr auto fields = std::make_tuple(field_for<opt::epsilon_t>(&A::epsilon), field_for<opt::norm_t>(&A::norm));
 };
 template <>
 struct options_of<embedding::pgd> {
   using A = embedding::pgd;
   static constexpr auto fields =
-      std::make_tuple(bind<opt::steps_t>(&A::steps), bind<opt::step_size_t>(&A::step_size),
-                      bind<opt::epsilon_t>(&A::epsilon), bind<opt::init_t>(&A::init),
-                      bind<opt::init_magnitude_t>(&A::init_magnitude), bind<opt::norm_t>(&A::norm));
+      std::make_tuple(field_for<opt::steps_t>(&A::steps), field_for<opt::step_size_t>(&A::step_size),
+                      field_for<opt::epsilon_t>(&A::epsilon), field_for<opt::init_t>(&A::init),
+                      field_for<opt::init_magnitude_t>(&A::init_magnitude), field_for<opt::norm_t>(&A::norm));
 };
 template <>
 struct options_of<embedding::freelb> {
   using A = embedding::freelb;
   static constexpr auto fields =
-      std::make_tuple(bind<opt::steps_t>(&A::steps), bind<opt::step_size_t>(&A::step_size),
-                      bind<opt::epsilon_t>(&A::epsilon), bind<opt::init_t>(&A::init),
-                      bind<opt::init_magnitude_t>(&A::init_magnitude), bind<opt::norm_t>(&A::norm));
+      std::make_tuple(field_for<opt::steps_t>(&A::steps), field_for<opt::step_size_t>(&A::step_size),
+                      field_for<opt::epsilon_t>(&A::epsilon), field_for<opt::init_t>(&A::init),
+                      field_for<opt::init_magnitude_t>(&A::init_magnitude), field_for<opt::norm_t>(&A::norm));
 };
 template <>
 struct options_of<embedding::smart> {
   using A = embedding::smart;
   static constexpr auto fields =
-      std::make_tuple(bind<opt::steps_t>(&A::steps), bind<opt::step_size_t>(&A::step_size),
-                      bind<opt::sigma_t>(&A::sigma), bind<opt::floor_t>(&A::floor));
+      std::make_tuple(field_for<opt::steps_t>(&A::steps), field_for<opt::step_size_t>(&A::step_size),
+                      field_for<opt::sigma_t>(&A::sigma), field_for<opt::floor_t>(&A::floor));
 };
 template <>
 struct options_of<embedding::r3f> {
   using A = embedding::r3f;
-  static constexpr auto fields = std::make_tuple(bind<opt::epsilon_t>(&A::epsilon), bind<opt::noise_t>(&A::noise));
+  static constexpr auto fields = std::make_tuple(field_for<opt::epsilon_t>(&A::epsilon), field_for<opt::noise_t>(&A::noise));
 };
 template <>
 struct options_of<objective::clean_plus_perturbed> {
   using A = objective::clean_plus_perturbed;
-  static constexpr auto fields = std::make_tuple(bind<opt::weight_t>(&A::weight));
+  static constexpr auto fields = std::make_tuple(field_for<opt::weight_t>(&A::weight));
 };
 template <>
 struct options_of<objective::perturbed_only> {
@@ -204,37 +204,37 @@ template <>
 struct options_of<objective::consistency> {
   using A = objective::consistency;
   static constexpr auto fields =
-      std::make_tuple(bind<opt::weight_t>(&A::weight), bind<opt::supervised_t>(&A::supervised));
+      std::make_tuple(field_for<opt::weight_t>(&A::weight), field_for<opt::supervised_t>(&A::supervised));
 };
 template <>
 struct options_of<text::random_mask> {
   using A = text::random_mask;
-  static constexpr auto fields = std::make_tuple(bind<opt::rate_t>(&A::rate), bind<opt::mask_id_t>(&A::mask_id),
-                                                 bind<opt::mask_word_t>(&A::mask_word));
+  static constexpr auto fields = std::make_tuple(field_for<opt::rate_t>(&A::rate), field_for<opt::mask_id_t>(&A::mask_id),
+                                                 field_for<opt::mask_word_t>(&A::mask_word));
 };
 template <>
 struct options_of<text::random_deletion> {
   using A = text::random_deletion;
-  static constexpr auto fields = std::make_tuple(bind<opt::rate_t>(&A::rate));
+  static constexpr auto fields = std::make_tuple(field_for<opt::rate_t>(&A::rate));
 };
 template <>
 struct options_of<text::adjacent_swap> {
   using A = text::adjacent_swap;
-  static constexpr auto fields = std::make_tuple(bind<opt::rate_t>(&A::rate));
+  static constexpr auto fields = std::make_tuple(field_for<opt::rate_t>(&A::rate));
 };
 template <>
 struct options_of<text::random_substitution> {
   using A = text::random_substitution;
-  static constexpr auto fields = std::make_tuple(bind<opt::rate_t>(&A::rate), bind<opt::first_id_t>(&A::first_id),
-                                                 bind<opt::last_id_t>(&A::last_id));
+  static constexpr auto fields = std::make_tuple(field_for<opt::rate_t>(&A::rate), field_for<opt::first_id_t>(&A::first_id),
+                                                 field_for<opt::last_id_t>(&A::last_id));
 };
 /// The candidate source is a run-time resource (a WordNet database): set it on the result.
 template <class Source>
 struct options_of<text::synonym_substitution<Source>> {
   using A = text::synonym_substitution<Source>;
   static constexpr auto fields =
-      std::make_tuple(bind<opt::rate_t>(&A::rate), bind<opt::skip_stopwords_t>(&A::skip_stopwords),
-                      bind<opt::max_candidates_t>(&A::max_candidates));
+      std::make_tuple(field_for<opt::rate_t>(&A::rate), field_for<opt::skip_stopwords_t>(&A::skip_stopwords),
+                      field_for<opt::max_candidates_t>(&A::max_candidates));
 };
 
 /// The slots of ptp::config::experiment, for diagnostics: unknown_option<Tag, experiment_slots>.

@@ -131,7 +131,7 @@ inline at::Tensor loss_dtype(const at::Tensor& z) {
 }
 
 inline void require_logits(const at::Tensor& z, const char* what) {
-  if (z.dim() != 2) throw shape_error(std::string(what) + ": logits must be B×C, got " + to_string(shape_type(z.sizes().begin(), z.sizes().end())));
+  if (z.dim() != 2) throw shape_error(std::string(what) + ": logits must be B×C, got " + ptp::to_string(shape_type(z.sizes().begin(), z.sizes().end())));
   if (z.size(0) == 0) throw std::invalid_argument(std::string(what) + ": empty batch");
 }
 
@@ -212,7 +212,7 @@ struct backend<at::Tensor> {
 
   /// Real lengths (non-zero mask entries per row), returned to the host.
   static std::vector<double> mask_lengths(const tensor& mask) {
-    if (mask.dim() != 2) throw shape_error("ptp::ops::mask_lengths: mask must be B×L, got " + to_string(shape(mask)));
+    if (mask.dim() != 2) throw shape_error("ptp::ops::mask_lengths: mask must be B×L, got " + ptp::to_string(shape(mask)));
     ::torch::NoGradGuard ng;
     auto n = mask.ne(0).sum(1).to(at::kDouble).cpu().contiguous();
     return std::vector<double>(n.data_ptr<double>(), n.data_ptr<double>() + n.numel());

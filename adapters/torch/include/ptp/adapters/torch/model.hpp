@@ -180,7 +180,7 @@ class autograd_model {
   at::Tensor loss_of(const at::Tensor& z) const {
     if (!labels_dev_.defined()) throw std::logic_error("ptp::torch::autograd_model: this batch has no labels (set_batch)");
     if (z.dim() != 2 || z.size(0) != labels_dev_.size(0))
-      throw shape_error("ptp::torch::autograd_model: logits " + to_string(backend<at::Tensor>::shape(z)) + " for " +
+      throw shape_error("ptp::torch::autograd_model: logits " + ptp::to_string(backend<at::Tensor>::shape(z)) + " for " +
                         std::to_string(labels_dev_.size(0)) + " labels");
     return at::cross_entropy_loss(torch::detail::loss_dtype(z), labels_dev_.to(z.device()));
   }

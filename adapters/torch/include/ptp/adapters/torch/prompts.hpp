@@ -26,14 +26,14 @@ namespace detail {
 inline at::Tensor prepend(const at::Tensor& prompt, const at::Tensor& e) {
   if (e.dim() != 3 || e.size(2) != prompt.size(1))
     throw shape_error("ptp::torch prompt join: embeddings must be B×L×" + std::to_string(prompt.size(1)) + ", got " +
-                      to_string(backend<at::Tensor>::shape(e)));
+                      ptp::to_string(backend<at::Tensor>::shape(e)));
   auto p = prompt.to(e.device(), e.scalar_type()).unsqueeze(0).expand({e.size(0), -1, -1});
   return at::cat({p, e}, 1);
 }
 
 // Ones for `n` prompt positions, then `mask`: B×(n+L), in mask's dtype/device.
 inline at::Tensor prepend_ones(const at::Tensor& mask, std::int64_t n) {
-  if (mask.dim() != 2) throw shape_error("ptp::torch prompt mask: mask must be B×L, got " + to_string(backend<at::Tensor>::shape(mask)));
+  if (mask.dim() != 2) throw shape_error("ptp::torch prompt mask: mask must be B×L, got " + ptp::to_string(backend<at::Tensor>::shape(mask)));
   return at::cat({at::ones({mask.size(0), n}, mask.options()), mask}, 1);
 }
 
@@ -66,7 +66,7 @@ class soft_prompt_impl : public ::torch::nn::Module {
   }
   /// Given weights (P×d), e.g. from a checkpoint.
   explicit soft_prompt_impl(at::Tensor weights) {
-    if (weights.dim() != 2) throw shape_error("ptp::torch::soft_prompt: weights must be P×d, got " + to_string(backend<at::Tensor>::shape(weights)));
+    if (weights.dim() != 2) throw shape_error("ptp::torch::soft_prompt: weights must be P×d, got " + ptp::to_string(backend<at::Tensor>::shape(weights)));
     options_ = {weights.size(0), weights.size(1), 0.0};
     weight = register_parameter("weight", weights.detach().clone());
   }

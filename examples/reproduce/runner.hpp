@@ -731,9 +731,21 @@ inline void replace_text(example& ex, head_kind head, const text_segment& seg, s
 
 }  // namespace detail
 
+/// The trained run, handed to run_with_step's `on_trained` hook after the best epoch is
+/// restored (ptp_landscape inspects the solution with it).
+struct trained_run {
+  prompt_model& model;
+  const model_tokenizer& tok;
+  const input_encoder& enc;
+  std::int64_t prompt_tokens;
+  at::Device device;
+};
+using trained_hook = std::function<void(trained_run&)>;
+
 /// Trains and evaluates one run with an embedding-space step (`step`) and optionally a
 /// text-space method. See the file comment.
-inline run_result run_with_step(const run_config& cfg, const run_data& data, const step_function& step, text_method tm) {
+inline run_result run_with_step(const run_config& cfg, const run_data& data, const step_function& step, text_method tm,
+                                const trained_hook& on_trained = {}) {
   const auto t0 = std::chrono::steady_clock::now();
   at::set_num_threads(cfg.threads);
   ::torch::manual_seed(cfg.seed);
@@ -914,6 +926,10 @@ inline run_result run_with_step(const run_config& cfg, const run_data& data, con
   res.report = evaluate(rep);
   res.text_edits_per_example = edited_examples > 0 ? edits / edited_examples : 0.0;
   res.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (on_trained) {
+    trained_run tr{model, tok, enc, prompt_tokens, device};
+    on_trained(tr);
+  }
   return res;
 }
 

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <ptp/adapters/eigen.hpp>
+#include <ptp/adapters/torch.hpp>
 #include <ptp/differentiable.hpp>
 #include <torch/torch.h>
 

@@ -70,6 +70,16 @@ TEST_CASE("torch backend ops equal ptp's host loops, on every device", "[torch][
             CHECK(rel_err(p, from_host(hp)) < 1e-12);
             CHECK(vec_err(ptp::ops::norms(d0, proj, gran), ptp::ops::norms(to_host(d0), proj, gran)) < 1e-12);
           }
+    for (auto gran : {ptp::granularity::token, ptp::granularity::example, ptp::granularity::global}) {
+      auto s = d0.clone();
+      auto hs = to_host(s);
+      const auto nb = ptp::ops::norms(d0, ptp::norm_type::l2, gran).size();
+      std::vector<double> f(nb);
+      for (std::size_t i = 0; i < nb; ++i) f[i] = 0.5 + 0.25 * static_cast<double>(i);
+      ptp::ops::scale_blocks(s, f, gran);
+      ptp::ops::scale_blocks(hs, f, gran);
+      CHECK(rel_err(s, from_host(hs)) < 1e-12);
+    }
     auto n = d0.clone();
     auto hn = to_host(n);
     ptp::ops::normalize_per_token_linf(n, 1e-6);

@@ -261,6 +261,17 @@ struct backend<at::Tensor> {
     ptp::torch::detail::on_blocks(delta, block, [&](at::Tensor& d) { project_blocks(d, eps, proj); });
   }
 
+  /// t_b ← f_b·t_b per block of a granularity (the landscape's per-filter normalisation).
+  static void scale_blocks(tensor& t, std::span<const double> factors, granularity block) {
+    const auto [nb, bs] = ptp::torch::detail::blocks(t, block);
+    if (factors.size() != static_cast<std::size_t>(nb))
+      throw shape_error("ptp::ops::scale_blocks: " + std::to_string(factors.size()) + " factors for " + std::to_string(nb) +
+                        " blocks of " + ptp::to_string(shape(t)));
+    ::torch::NoGradGuard ng;
+    const auto f = ptp::torch::detail::column(factors, t);
+    ptp::torch::detail::on_blocks(t, block, [&](at::Tensor& d) { d.mul_(f.view({-1, 1})); });
+  }
+
   /// δ ← δ / (‖δ‖∞ per token + floor) (mt-dnn's SMART normalisation).
   static void normalize_per_token_linf(tensor& delta, double floor) {
     ::torch::NoGradGuard ng;

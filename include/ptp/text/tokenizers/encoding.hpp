@@ -338,10 +338,15 @@ class tokenizer {
       if (t.id == id) return t.content;
     return model_.id_to_token(id);
   }
-  /// Size of the model vocabulary plus added tokens with ids beyond it.
+  /// One past the largest id encode() can emit: the model vocabulary, added tokens and the
+  /// template's special tokens with ids beyond it (so that every id indexes an embedding
+  /// table of this size).
   [[nodiscard]] std::size_t vocab_size() const {
     std::size_t n = model_.vocab_size();
     for (const auto& t : added_.tokens()) n = std::max<std::size_t>(n, t.id + 1);
+    for (const auto* items : {&post_.single, &post_.pair})
+      for (const auto& i : *items)
+        if (!i.is_sequence) n = std::max<std::size_t>(n, std::size_t{i.id} + 1);
     return n;
   }
   [[nodiscard]] const Model& model() const noexcept { return model_; }

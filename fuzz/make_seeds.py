@@ -295,7 +295,7 @@ def catalogue():
     j = unigram_json(); j["model"]["unk_id"] = 99; put(T, "bad_unk_id_out_of_range.json", dumps(j))
     j = unigram_json(); j["model"]["vocab"][3] = ["[SEP]"]; put(T, "bad_piece_without_score.json", dumps(j))
     j = unigram_json(); j["pre_tokenizer"]["replacement"] = "ab"; put(T, "bad_replacement_two_chars.json", dumps(j))
-    put(T, "bad_deep_nesting.json", "[" * 100000)
+    put(T, "bad_deep_nesting.json", "[" * 10000)
     put(T, "bad_empty.json", "")
     V = "vocab_files"
     put(V, "bad_vocab_txt_invalid_utf8", b"0[PAD]\n[UNK]\n[CLS]\n[SEP]\nhel\xc3\x28lo\n")

@@ -59,10 +59,11 @@ for t in "${targets[@]}"; do
   log "$t: ${seconds}s from $seeds seed files"
   set +e
   # -jobs=1: one fuzzing process (libFuzzer runs it as a child and logs to fuzz-0.log).
+  timer=(); [[ -x /usr/bin/time ]] && timer=(/usr/bin/time -f '%e %U %S' -o "$work/time.txt")
   (cd "$work" && TMPDIR="$work/tmp" \
      ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:symbolize=1:allocator_may_return_null=0" \
      UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
-     "$build/fuzz_$t" -jobs=1 -workers=1 -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+     "${timer[@]}" "$build/fuzz_$t" -jobs=1 -workers=1 -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
        -print_final_stats=1 -artifact_prefix="$work/artifacts/" "${dict[@]}" "$work/corpus" \
        >"$work/driver.log" 2>&1)
   rc=$?
@@ -74,11 +75,13 @@ for t in "${targets[@]}"; do
   cov=$(sed -nE 's/.*cov: ([0-9]+).*/\1/p' <<<"$last"); ft=$(sed -nE 's/.* ft: ([0-9]+).*/\1/p' <<<"$last")
   corp=$(sed -nE 's/.* corp: ([^ ]+).*/\1/p' <<<"$last")
   artifacts=$(find "$work/artifacts" -type f | wc -l)
+  # wall and CPU seconds (the CPU share tells how contended the machine was)
+  times=$([[ -f $work/time.txt ]] && awk 'END { printf "wall=%.0fs cpu=%.0fs", $1, $2 + $3 }' "$work/time.txt" || true)
   kinds=$(grep -oE 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer): [a-zA-Z -]+|runtime error: .{0,80}|uncaught exception|deadly signal|fuzz finding: .{0,80}' "$out" | sort | uniq -c | sed 's/^ *//' | paste -sd ';' - || true)
   status=ok
   if ((rc != 0 || artifacts > 0)); then status=FAIL; failed+=("$t"); fi
-  line=$(printf '%-17s %-4s execs=%-10s cov=%-6s ft=%-6s corpus=%-12s findings=%s %s' "$t" "$status" "${execs:-?}" \
-         "${cov:-?}" "${ft:-?}" "${corp:-?}" "$artifacts" "${kinds:+($kinds)}")
+  line=$(printf '%-17s %-4s %-21s execs=%-10s cov=%-6s ft=%-6s corpus=%-12s findings=%s %s' "$t" "$status" "$times" \
+         "${execs:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "$artifacts" "${kinds:+($kinds)}")
   summary+=("$line")
   echo "$line"
   if [[ $status == FAIL ]]; then

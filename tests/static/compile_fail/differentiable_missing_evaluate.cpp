@@ -1,4 +1,4 @@
-// expect: static assertion failed.*ptp::Differentiable: missing `double evaluate\(const T& e\)`
+// expect: static.assert(ion)? failed.*ptp::Differentiable: missing `double evaluate\(const T& e\)`
 // A model with a gradient but no loss is no Differentiable; the check names `evaluate`.
 #include <ptp/concepts.hpp>
 

@@ -1,4 +1,4 @@
-// expect: static assertion failed.*ptp::Differentiable: missing `void gradient\(const T& e, T\* grad_e, double w\)`
+// expect: static.assert(ion)? failed.*ptp::Differentiable: missing `void gradient\(const T& e, T\* grad_e, double w\)`
 // A model with a loss but no gradient is no Differentiable; the check names `gradient`.
 #include <ptp/concepts.hpp>
 

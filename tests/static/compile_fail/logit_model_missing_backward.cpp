@@ -1,4 +1,4 @@
-// expect: static assertion failed.*ptp::LogitModel: missing `logits_backward
+// expect: static.assert(ion)? failed.*ptp::LogitModel: missing `logits_backward
 // SMART/R3F/consistency need the logits' vector–Jacobian product; wrapping a model without
 // it in ptp::supervised names `logits_backward`.
 #include <cstdint>

@@ -1,4 +1,4 @@
-// expect: static assertion failed.*ptp::Differentiable: missing `double evaluate\(const T& e\)`
+// expect: static.assert(ion)? failed.*ptp::Differentiable: missing `double evaluate\(const T& e\)`
 // The user-facing call: reg.loss(model, …) with a model that lacks `evaluate` fails at the
 // API boundary with the concept's message, not deep inside the step.
 #include <ptp/ptp.hpp>

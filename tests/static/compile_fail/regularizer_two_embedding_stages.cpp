@@ -1,4 +1,4 @@
-// expect: static assertion failed.*ptp::regularizer: at most one embedding-space stage
+// expect: static.assert(ion)? failed.*ptp::regularizer: at most one embedding-space stage
 // One embedding-space stage per regularizer (PAPER.md §2): PGD and FreeLB do not stack.
 #include <ptp/ptp.hpp>
 

@@ -1,4 +1,4 @@
-// expect: static assertion failed.*ptp::regularizer: at most one objective
+// expect: static.assert(ion)? failed.*ptp::regularizer: at most one objective
 // One objective per regularizer.
 #include <ptp/ptp.hpp>
 

@@ -1,4 +1,4 @@
-// expect: static assertion failed.*TextPerturbation: missing member `S operator\(\)\(const S&, ptp::generator&, ptp::mode\) const`
+// expect: static.assert(ion)? failed.*TextPerturbation: missing member `S operator\(\)\(const S&, ptp::generator&, ptp::mode\) const`
 // A text stage is called as p(seq, gen, mode) on a const stage; a stage without that call
 // operator is named by the TextPerturbation check.
 #include <ptp/text/concepts.hpp>

@@ -20,6 +20,14 @@ struct perturbed_point {
   std::optional<double> loss;  ///< L(e + δ_k) when already accumulated into θ
 };
 
+/// The perturbed set of a stage that yields a single δ (weight 1, not yet evaluated).
+template <class T>
+std::vector<perturbed_point<T>> one_point(T delta) {
+  std::vector<perturbed_point<T>> out;
+  out.push_back({std::move(delta), 1.0, {}});
+  return out;
+}
+
 /// How PGD and FreeLB start: δ0 = 0, or random (PAPER.md §3).
 enum class init_kind { zero, random };
 

@@ -29,10 +29,7 @@ struct fgm {
 
   template <class Ctx>
   auto perturb(Ctx& ctx, generator&) const {
-    using T = typename Ctx::tensor_type;
-    std::vector<perturbed_point<T>> out;
-    out.push_back({from_gradient(ctx.clean_gradient()), 1.0, {}});
-    return out;
+    return one_point(from_gradient(ctx.clean_gradient()));
   }
 };
 

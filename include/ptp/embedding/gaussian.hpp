@@ -46,10 +46,7 @@ struct gaussian {
 
   template <class Ctx>
   auto perturb(Ctx& ctx, generator& gen) const {
-    using T = typename Ctx::tensor_type;
-    std::vector<perturbed_point<T>> out;
-    out.push_back({sample(ctx.embeddings(), ctx.mask(), gen), 1.0, {}});
-    return out;
+    return one_point(sample(ctx.embeddings(), ctx.mask(), gen));
   }
 };
 

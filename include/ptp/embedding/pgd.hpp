@@ -50,9 +50,7 @@ struct pgd {
         ops::ascent_step(delta, g, step_size, rule, granularity::example, epsilon, norm);
       }
     }
-    std::vector<perturbed_point<T>> out;
-    out.push_back({std::move(delta), 1.0, {}});
-    return out;
+    return one_point(std::move(delta));
   }
 };
 

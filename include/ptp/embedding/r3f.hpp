@@ -31,9 +31,7 @@ struct r3f {
       else ops::fill_normal(delta, gen, epsilon);
       ops::mask_and_scale(delta, ctx.mask());
     }
-    std::vector<perturbed_point<T>> out;
-    out.push_back({std::move(delta), 1.0, {}});
-    return out;
+    return one_point(std::move(delta));
   }
 };
 

@@ -42,9 +42,7 @@ struct smart {
       ops::normalize_per_token_linf(delta, floor);
       ops::mask_and_scale(delta, ctx.mask());
     }
-    std::vector<perturbed_point<T>> out;
-    out.push_back({std::move(delta), 1.0, {}});
-    return out;
+    return one_point(std::move(delta));
   }
 };
 

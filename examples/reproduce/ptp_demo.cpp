@@ -10,8 +10,7 @@
 #include <cstdio>
 #include <string>
 
-#include "sweep_driver.hpp"
-#include "wordnet_wic.hpp"
+#include "demo_task.hpp"
 
 int main(int argc, char** argv) {
   using namespace ptp::repro;
@@ -49,17 +48,7 @@ int main(int argc, char** argv) {
                 cli.base.model_dir.string().c_str(), cli.base.prompt.c_str(), static_cast<long long>(cli.base.prefix_length),
                 cli.base.epochs, static_cast<long long>(cli.base.batch_size), cli.base.lr, cli.base.threads);
     std::fflush(stdout);
-    // WiC's P-tuning v2 input: BERT-family models use the BERT template ("w: s1", "w: s2")
-    const auto tpl = ptp::data::ptuning_v2::template_id::bert;
-    run_data data{.info = info(ptp::data::task::wic),
-                  .train = to_examples(task.train, tpl),
-                  .select = to_examples(task.dev, tpl),
-                  .report = to_examples(task.test, tpl),
-                  .select_name = "dev",
-                  .report_name = "test"};
-    cap(data.train, cli.max_train);
-    cap(data.select, cli.max_eval);
-    cap(data.report, cli.max_eval);
+    const run_data data = wordnet_wic_run_data(task, cli);
     const auto jobs = plan({"WordNet-WiC"}, split_list(cli.methods), parse_seeds(cli.seeds), cli.base);
     const auto o = run_sweep(jobs, cli.out, [&](const std::string&) { return data; }, cli.stop_after);
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -21,7 +21,7 @@
 #include "landscape_space.hpp"
 #include "methods.hpp"
 #include "sweep_driver.hpp"
-#include "wordnet_wic.hpp"
+#include "demo_task.hpp"
 
 namespace {
 
@@ -151,16 +151,7 @@ int main(int argc, char** argv) {
     if (!lc.checkpoint.empty()) fs::create_directories(lc.checkpoint);
     const ptp::text::wordnet wn = wordnet_dir.empty() ? ptp::text::wordnet() : ptp::text::wordnet(wordnet_dir);
     const auto task = build_wordnet_wic(wn, wo);
-    const auto tpl = ptp::data::ptuning_v2::template_id::bert;
-    run_data data{.info = info(ptp::data::task::wic),
-                  .train = to_examples(task.train, tpl),
-                  .select = to_examples(task.dev, tpl),
-                  .report = to_examples(task.test, tpl),
-                  .select_name = "dev",
-                  .report_name = "test"};
-    cap(data.train, cli.max_train);
-    cap(data.select, cli.max_eval);
-    cap(data.report, cli.max_eval);
+    const run_data data = wordnet_wic_run_data(task, cli);
     std::ostringstream tsv;
     tsv << "method\tcenter_loss\tmax_increase\tmean_increase\ttest_accuracy\n";
     for (const auto& method : split_list(cli.methods)) {

@@ -88,6 +88,8 @@ def add_prefixes(tensors, prefixes):
 def minilm(out_dir, shared, model_dir):
     tok = AutoTokenizer.from_pretrained(model_dir)
     model = BertModel.from_pretrained(model_dir).eval()
+    # the same weights in float64: the "truth" both fp32 implementations are measured against
+    model64 = BertModel.from_pretrained(model_dir, dtype=torch.float64).eval()
     texts = fewglue_texts(shared)
     tensors = {}
     bs = 16
@@ -108,6 +110,7 @@ def minilm(out_dir, shared, model_dir):
         tensors[p + "token_type_ids"] = enc["token_type_ids"].long()
         tensors[p + "last_hidden_state"] = out.last_hidden_state.contiguous()
         tensors[p + "pooled"] = out.pooler_output.contiguous()
+        tensors[p + "last_hidden_state_f64"] = model64(**enc).last_hidden_state.float().contiguous()
         nb += 1
     # deep prefixes on the first batch
     cfg = model.config

@@ -97,37 +97,43 @@ TEST_CASE("parity: all-MiniLM-L6-v2 on FewGLUE equals transformers", "[parity][e
   safetensors_file ref(dir / "minilm_ref.safetensors");
   const auto batches = ref.tensor("num_batches").item<std::int64_t>();
   REQUIRE(batches >= 16);
-  // Hidden states are compared at real tokens (attention mask 1). Outputs at padding
-  // positions carry no meaning and are numerically noisy: transformers' own sdpa and eager
-  // attention differ there by ~8.5e-5 on these batches (7e-6 at real tokens), so padding
-  // positions are held to a looser bound and reported separately.
+  // Every position is held to 1e-4, padding included. Outputs at padding positions are the
+  // noisiest (transformers' own fp32 is up to ~6e-5 off its float64 run there, ~3e-6 at real
+  // tokens), so both fp32 implementations are also measured against the float64 run of the
+  // same weights, and ours must be within 1e-4 of it everywhere too.
   for (auto backend : {attention_backend::fused, attention_backend::math}) {
     model->set_attention_backend(backend);
     // the explicit formulation is a cross-check: a quarter of the batches is enough
     const auto n = backend == attention_backend::fused ? batches : batches / 4;
-    double hidden = 0, hidden_pad = 0, pooled = 0;
+    double hidden = 0, hidden_pad = 0, pooled = 0, ours_vs_f64 = 0, hf_vs_f64 = 0;
     std::int64_t texts = 0, padded = 0;
     for (std::int64_t b = 0; b < n; ++b) {
       const auto p = "b" + std::to_string(b) + ".";
       auto ids = ref.tensor(p + "input_ids");
       auto mask = ref.tensor(p + "attention_mask");
       auto out = model->infer(ids, mask, ref.tensor(p + "token_type_ids"));
-      auto diff = (out.last_hidden_state - ref.tensor(p + "last_hidden_state")).abs();
+      const auto hf = ref.tensor(p + "last_hidden_state"), truth = ref.tensor(p + "last_hidden_state_f64");
+      auto diff = (out.last_hidden_state - hf).abs();
       auto real = mask.unsqueeze(-1).to(torch::kBool);
       hidden = std::max(hidden, diff.masked_fill(real.logical_not(), 0).max().item<double>());
       hidden_pad = std::max(hidden_pad, diff.masked_fill(real, 0).max().item<double>());
+      ours_vs_f64 = std::max(ours_vs_f64, max_abs_diff(out.last_hidden_state, truth));
+      hf_vs_f64 = std::max(hf_vs_f64, max_abs_diff(hf, truth));
       pooled = std::max(pooled, max_abs_diff(out.pooled_output, ref.tensor(p + "pooled")));
       texts += ids.size(0);
       padded += (mask.sum(1) < mask.size(1)).sum().item<std::int64_t>();
     }
     const char* name = backend == attention_backend::fused ? "" : " (math attention)";
-    std::cout << "minilm" << name << ": max abs diff " << hidden << " over " << texts << " texts (" << padded
-              << " padded; real tokens; at padding positions " << hidden_pad << ")\n"
+    std::cout << "minilm" << name << ": max abs diff " << std::max(hidden, hidden_pad) << " over " << texts
+              << " texts (" << padded << " padded; real tokens " << hidden << ", padding positions " << hidden_pad
+              << "; against transformers' float64 run: ours " << ours_vs_f64 << ", transformers fp32 " << hf_vs_f64
+              << ")\n"
               << "minilm" << name << " pooled: max abs diff " << pooled << " over " << texts << " texts\n";
     REQUIRE(texts >= (backend == attention_backend::fused ? 200 : 50));
     REQUIRE(padded > 0);
     REQUIRE(hidden <= tolerance);
-    REQUIRE(hidden_pad <= 10 * tolerance);
+    REQUIRE(hidden_pad <= tolerance);
+    REQUIRE(ours_vs_f64 <= tolerance);
     REQUIRE(pooled <= tolerance);
   }
   model->set_attention_backend(attention_backend::fused);

@@ -7,6 +7,33 @@
 
 namespace ptp::repro {
 
+/// The demo's defaults (our choice, sized for ~15 minutes on 2 CPU cores).
+inline void demo_defaults(common_cli& cli) {
+  cli.base.epochs = 3;
+  cli.base.m.pgd_steps = 1;  // PGD-1 (two passes per step, as PTP-RN) keeps the demo inside its time budget
+  cli.base.batch_size = 16;
+  cli.base.lr = 1e-2;
+  cli.base.prefix_length = 8;
+  cli.base.max_length = 64;
+  cli.base.warmup_ratio = 0.06;
+  cli.base.show_progress = false;
+}
+
+/// The demo's split sizes (pairs).
+inline wordnet_wic_options demo_sizes() { return {.train_pairs = 128, .dev_pairs = 64, .test_pairs = 128}; }
+
+/// The flags that size and seed the WordNet WiC task.
+inline void add_wordnet_wic_options(CLI::App& app, wordnet_wic_options& wo, std::string& wordnet_dir) {
+  app.add_option("--train-pairs", wo.train_pairs)->capture_default_str();
+  app.add_option("--dev-pairs", wo.dev_pairs)->capture_default_str();
+  app.add_option("--test-pairs", wo.test_pairs)->capture_default_str();
+  app.add_option("--data-seed", wo.seed, "seed of the WordNet WiC split")->capture_default_str();
+  app.add_option("--wordnet-dir", wordnet_dir, "WordNet dictionary dir (default $WNSEARCHDIR or /usr/share/wordnet)");
+}
+
+/// The demo task's name in sweep records and checkpoint names.
+inline constexpr const char* demo_task_name = "WordNet-WiC";
+
 /// WordNet WiC in WiC's P-tuning v2 input format (BERT family: "w: s1", "w: s2"), capped by
 /// the command line's --max-train / --max-eval.
 inline run_data wordnet_wic_run_data(const wordnet_wic& task, const common_cli& cli) {

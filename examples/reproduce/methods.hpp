@@ -51,9 +51,11 @@ inline std::pair<step_function, text_method> method_step(const std::string& name
 }
 
 /// One run of the named method.
-inline run_result run(const run_config& cfg, const run_data& data) {
+inline run_result run_method(const run_config& cfg, const run_data& data, const trained_hook& on_trained = {}) {
   const auto [step, tm] = method_step(cfg.method, cfg.m);
-  return run_with_step(cfg, data, step, tm);
+  return run_with_step(cfg, data, step, tm, on_trained);
 }
+
+inline run_result run(const run_config& cfg, const run_data& data) { return run_method(cfg, data); }
 
 }  // namespace ptp::repro

@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
     cli.base.m.pgd_epsilon = 0.3;
     cli.base.m.weight = 1.0;
     const auto jobs = plan({"RTE"}, split_list(cli.methods), parse_seeds(cli.seeds), cli.base);
-    const auto o = run_sweep(jobs, cli.out, [&](const std::string& n) { return superglue_data(n, src, tpl); }, cli.stop_after, runner);
+    const auto o = run_sweep(jobs, cli.out, [&](const std::string& n) { return superglue_data(n, src, tpl); }, cli.stop_after, runner, cli.checkpoint_dir);
     print_table(o.records);
     std::printf("\n%zu runs finished, %zu skipped; wall time %.1f s\n", o.finished, o.skipped, o.wall_seconds);
   } catch (const std::exception& e) {

@@ -16,23 +16,11 @@ int main(int argc, char** argv) {
   using namespace ptp::repro;
   CLI::App app{"ptp demo: WordNet Word-in-Context, prompt tuning on MiniLM, vanilla vs PTP-RN vs PTP-ADV"};
   common_cli cli;
-  // the demo's defaults (our choice, sized for ~15 minutes on 2 CPU cores)
-  cli.base.epochs = 3;
-  cli.base.m.pgd_steps = 1;  // PGD-1 (two passes per step, as PTP-RN) keeps the demo inside its time budget
-  cli.base.batch_size = 16;
-  cli.base.lr = 1e-2;
-  cli.base.prefix_length = 8;
-  cli.base.max_length = 64;
-  cli.base.warmup_ratio = 0.06;
-  cli.base.show_progress = false;
-  wordnet_wic_options wo{.train_pairs = 128, .dev_pairs = 64, .test_pairs = 128};
+  demo_defaults(cli);
+  wordnet_wic_options wo = demo_sizes();
   std::string wordnet_dir, write_jsonl;
   cli.add(app);
-  app.add_option("--train-pairs", wo.train_pairs)->capture_default_str();
-  app.add_option("--dev-pairs", wo.dev_pairs)->capture_default_str();
-  app.add_option("--test-pairs", wo.test_pairs)->capture_default_str();
-  app.add_option("--data-seed", wo.seed, "seed of the WordNet WiC split")->capture_default_str();
-  app.add_option("--wordnet-dir", wordnet_dir, "WordNet dictionary dir (default $WNSEARCHDIR or /usr/share/wordnet)");
+  add_wordnet_wic_options(app, wo, wordnet_dir);
   app.add_option("--write-jsonl", write_jsonl, "also write the task as WiC jsonl (train/dev/test.jsonl) into this dir");
   app.add_flag("--progress", cli.base.show_progress, "per-epoch progress on stderr");
   CLI11_PARSE(app, argc, argv);
@@ -49,8 +37,9 @@ int main(int argc, char** argv) {
                 cli.base.epochs, static_cast<long long>(cli.base.batch_size), cli.base.lr, cli.base.threads);
     std::fflush(stdout);
     const run_data data = wordnet_wic_run_data(task, cli);
-    const auto jobs = plan({"WordNet-WiC"}, split_list(cli.methods), parse_seeds(cli.seeds), cli.base);
-    const auto o = run_sweep(jobs, cli.out, [&](const std::string&) { return data; }, cli.stop_after);
+    const auto jobs = plan({demo_task_name}, split_list(cli.methods), parse_seeds(cli.seeds), cli.base);
+    const auto o = run_sweep(jobs, cli.out, [&](const std::string&) { return data; }, cli.stop_after, nullptr,
+                             cli.checkpoint_dir);
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::printf("\nTest accuracy (%%) of the best-dev epoch over seeds %s:\n\n", cli.seeds.c_str());
     print_table(o.records);

@@ -32,16 +32,7 @@ int main(int argc, char** argv) {
   using namespace ptp::repro;
   CLI::App app{"PTP on P-tuning (cloze + prompt encoder, tuned backbone): FewGLUE_32dev sweeps"};
   common_cli cli;
-  cli.tasks = "RTE";
-  cli.head = "cloze";
-  cli.base.prompt = "ptuning";
-  cli.base.prefix_length = 4;
-  cli.base.tune_backbone = true;
-  cli.base.backbone_lr = 1e-5;
-  cli.base.lr = 1e-3;
-  cli.base.epochs = 20;
-  cli.base.batch_size = 8;
-  cli.base.max_length = 128;
+  fewglue_defaults(cli);
   fewglue_sources src;
   cli.add(app);
   app.add_option("--data-dir", src.data_dir, "folder of <Task>/{train,dev32}.jsonl (default: ../shared/data/fewglue)");
@@ -67,7 +58,7 @@ int main(int argc, char** argv) {
     }
     auto data_of = [&](const std::string& name) { return fewglue_data(name, src, template_id); };
     auto jobs = plan(tasks, split_list(cli.methods), parse_seeds(cli.seeds), cli.base);
-    const auto o = run_sweep(jobs, cli.out, data_of, cli.stop_after);
+    const auto o = run_sweep(jobs, cli.out, data_of, cli.stop_after, nullptr, cli.checkpoint_dir);
     std::printf("scores in %% over seeds %s (report split per task: val, heldout or dev32 — see the log)\n\n", cli.seeds.c_str());
     print_table(o.records);
     std::printf("\n%zu runs finished, %zu skipped (already in %s)%s; wall time %.1f s\n", o.finished, o.skipped,

@@ -1,12 +1,17 @@
-// ptp_landscape — the paper's loss-landscape picture (PAPER.md §6) on the demo task
-// (`./ptp landscape`): trains a prompt on WordNet WiC (wordnet_wic.hpp, the runner with the
-// demo's defaults) for each method, or loads it with --checkpoint, then evaluates the loss
-// surface with ptp::landscape around the trained solution on a fixed batch of dev examples:
+// ptp_landscape — the paper's loss-landscape picture (PAPER.md §6) around a trained prompt
+// (`./ptp landscape`), for each method: the prompt is loaded from --checkpoint (written by a
+// sweep's --save-checkpoints, or by an earlier ptp_landscape run) or trained here, then the
+// loss surface is evaluated with ptp::landscape on a fixed batch of the task's selection split
+// (or of --eval-file):
+//   --data demo       the demo's WordNet WiC task (default; the runner with the demo's settings)
+//   --data superglue  a SuperGLUE task as ptp_superglue builds it (--task, --data-dir, ...)
+//   --data fewglue    a FewGLUE task as ptp_fewglue builds it (P-tuning cloze, tuned backbone)
 //   --space embeddings  (default) the input word embeddings move (mask: the real tokens)
 //   --space prompt      the deep prefix's parameters move (parameter_space, landscape_space.hpp)
-// Every method uses the same directions seed; the plot (tools/plot_landscape.sh) uses one z
-// scale for all. Writes, atomically, per method: landscape-<space>-<method>.csv (a,b,loss) and
-// .json (sharpness numbers), and landscape-<space>.tsv (one line per method).
+// The model flags must match the checkpoint's run (each family starts from its program's
+// defaults). Every method uses the same directions seed; the plot (tools/plot_landscape.sh)
+// uses one z scale for all. Writes, atomically, per method: landscape-<space>-<method>.csv
+// (a,b,loss) and .json (sharpness numbers), and landscape-<space>.tsv (one line per method).
 #include <CLI/CLI.hpp>
 
 #include <chrono>
@@ -109,27 +114,19 @@ std::string json_of(const std::string& method, const landscape_cli& lc, const pt
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"ptp landscape: loss surface around the trained prompt (WordNet WiC demo task), per method"};
+  CLI::App app{"ptp landscape: loss surface around a trained prompt, per method (demo, SuperGLUE or FewGLUE task data)"};
   common_cli cli;
-  cli.base.epochs = 2;
-  cli.base.m.pgd_steps = 1;
-  cli.base.batch_size = 16;
-  cli.base.lr = 1e-2;
-  cli.base.prefix_length = 8;
-  cli.base.max_length = 64;
-  cli.base.warmup_ratio = 0.06;
-  cli.base.show_progress = false;
-  cli.methods = "vanilla,ptp-rn";
-  cli.seeds = "1";
-  wordnet_wic_options wo{.train_pairs = 128, .dev_pairs = 64, .test_pairs = 128};
+  wordnet_wic_options wo = demo_sizes();
   landscape_cli lc;
-  std::string wordnet_dir;
+  std::string family = "demo", wordnet_dir, data_dir, train_file, split_file, eval_file;
   cli.add(app);
-  app.add_option("--train-pairs", wo.train_pairs)->capture_default_str();
-  app.add_option("--dev-pairs", wo.dev_pairs)->capture_default_str();
-  app.add_option("--test-pairs", wo.test_pairs)->capture_default_str();
-  app.add_option("--data-seed", wo.seed, "seed of the WordNet WiC split")->capture_default_str();
-  app.add_option("--wordnet-dir", wordnet_dir, "WordNet dictionary dir (default $WNSEARCHDIR or /usr/share/wordnet)");
+  add_wordnet_wic_options(app, wo, wordnet_dir);
+  app.add_option("--data", family, "demo (WordNet WiC) | superglue | fewglue: the task data and the model defaults")
+      ->capture_default_str();
+  app.add_option("--data-dir", data_dir, "superglue: folder of <Task>/train.jsonl; fewglue: of <Task>/{train,dev32}.jsonl");
+  app.add_option("--train-file", train_file, "superglue: training jsonl");
+  app.add_option("--split-file", split_file, "superglue: selection jsonl (default: 10% of train, seed 42)");
+  app.add_option("--eval-file", eval_file, "jsonl of the task to evaluate the surface on (default: the selection split)");
   app.add_flag("--progress", cli.base.show_progress, "per-epoch progress on stderr");
   app.add_option("--space", lc.space, "embeddings (input word embeddings) | prompt (deep prefix parameters)")->capture_default_str();
   app.add_option("--points", lc.opt.points, "grid points per axis")->capture_default_str();
@@ -137,27 +134,71 @@ int main(int argc, char** argv) {
   app.add_option("--sharpness-radius", lc.opt.sharpness_radius, "r of max_increase")->capture_default_str();
   app.add_flag("!--no-filter-normalize", lc.opt.filter_normalize, "unit global norm instead of Li et al. per-row normalisation");
   app.add_option("--direction-seed", lc.direction_seed, "seed of the random direction (the same for every method)")->capture_default_str();
-  app.add_option("--examples", lc.examples, "dev examples in the fixed batch")->capture_default_str();
+  app.add_option("--examples", lc.examples, "examples in the fixed batch")->capture_default_str();
   app.add_option("--out-dir", lc.out_dir, "where the CSV/JSON/TSV go")->capture_default_str();
   app.add_option("--checkpoint", lc.checkpoint,
-                 "checkpoint dir: <dir>/<method>-seed<seed>.pt is loaded when present (no training), else written after training");
+                 "a checkpoint file (*.pt, one method), or a dir: <dir>/<task>-<method>-seed<seed>.pt is loaded when present "
+                 "(no training), else written after training");
+  CLI11_PARSE(app, argc, argv);
+  // the family's program defaults, then the command line again so explicit flags win
+  if (family == "superglue") superglue_defaults(cli);
+  else if (family == "fewglue") fewglue_defaults(cli);
+  else if (family == "demo") {
+    demo_defaults(cli);
+    cli.base.epochs = 2;
+  } else {
+    std::fprintf(stderr, "ptp_landscape: --data must be demo, superglue or fewglue, not '%s'\n", family.c_str());
+    return 1;
+  }
+  cli.methods = "vanilla,ptp-rn";
+  cli.seeds = "1";
+  app.clear();
   CLI11_PARSE(app, argc, argv);
   try {
     cli.finish();
     auto& cfg = cli.base;
     const auto seeds = parse_seeds(cli.seeds);
     cfg.seed = seeds.front();
+    const auto methods = split_list(cli.methods);
     fs::create_directories(lc.out_dir);
-    if (!lc.checkpoint.empty()) fs::create_directories(lc.checkpoint);
-    const ptp::text::wordnet wn = wordnet_dir.empty() ? ptp::text::wordnet() : ptp::text::wordnet(wordnet_dir);
-    const auto task = build_wordnet_wic(wn, wo);
-    const run_data data = wordnet_wic_run_data(task, cli);
+    const bool checkpoint_file = fs::path(lc.checkpoint).extension() == ".pt";
+    if (checkpoint_file && methods.size() != 1)
+      throw std::invalid_argument("--checkpoint " + lc.checkpoint + " is one run's file: give its one --method");
+    if (checkpoint_file && !fs::exists(lc.checkpoint)) throw std::invalid_argument("--checkpoint: no file " + lc.checkpoint);
+    if (!lc.checkpoint.empty() && !checkpoint_file) fs::create_directories(lc.checkpoint);
+
+    run_data data;
+    std::string task_name = demo_task_name;
+    auto tpl = ptp::data::ptuning_v2::template_id::bert;
+    if (family == "demo") {
+      const ptp::text::wordnet wn = wordnet_dir.empty() ? ptp::text::wordnet() : ptp::text::wordnet(wordnet_dir);
+      data = wordnet_wic_run_data(build_wordnet_wic(wn, wo), cli);
+    } else {
+      const auto tasks = split_list(cli.tasks);
+      if (tasks.size() != 1) throw std::invalid_argument("--task: give exactly one task");
+      task_name = tasks.front();
+      tpl = template_for(cfg.model_dir);
+      if (family == "superglue")
+        data = superglue_data(task_name, {.data_dir = data_dir, .train_file = train_file, .split_file = split_file,
+                                          .max_train = cli.max_train, .max_eval = cli.max_eval}, tpl);
+      else
+        data = fewglue_data(task_name, {.data_dir = data_dir, .mirror_copa = cfg.head == head_kind::cloze,
+                                        .max_train = cli.max_train, .max_eval = cli.max_eval}, tpl);
+    }
+    if (!eval_file.empty()) {
+      data.select = load_examples(data.info.task, eval_file, tpl);
+      data.select_name = eval_file;
+    }
+    std::printf("%s: surface on %zu examples of %s\n", task_name.c_str(), std::min(lc.examples, data.select.size()),
+                data.select_name.c_str());
     std::ostringstream tsv;
     tsv << "method\tcenter_loss\tmax_increase\tmean_increase\ttest_accuracy\n";
-    for (const auto& method : split_list(cli.methods)) {
+    for (const auto& method : methods) {
       cfg.method = method;
       const auto t0 = std::chrono::steady_clock::now();
-      const fs::path ck = lc.checkpoint.empty() ? fs::path() : fs::path(lc.checkpoint) / (method + "-seed" + std::to_string(cfg.seed) + ".pt");
+      const fs::path ck = lc.checkpoint.empty() ? fs::path()
+                          : checkpoint_file   ? fs::path(lc.checkpoint)
+                                              : checkpoint_path(lc.checkpoint, task_name, method, cfg.seed);
       ptp::landscape::surface s;
       std::optional<run_result> res;
       if (!ck.empty() && fs::exists(ck)) {
@@ -170,18 +211,17 @@ int main(int argc, char** argv) {
         const std::int64_t prompt_tokens = cfg.prompt == "soft" || cfg.prompt == "ptuning" ? cfg.prefix_length : 0;
         const input_encoder enc(tok, data.info, cfg.head, prompt_tokens, cfg.max_length);
         prompt_model model(backbone, cfg, data.info, enc.verbalizer_ids(), device);
-        ptp::torch::load_checkpoint(ck, model.parts());
+        model.load(ck);
         trained_run tr{model, tok, enc, prompt_tokens, device};
         s = analyse(tr, data, lc);
         std::printf("%s: loaded %s\n", method.c_str(), ck.string().c_str());
       } else {
-        const auto [step, tm] = method_step(method, cfg.m);
-        res = run_with_step(cfg, data, step, tm, [&](trained_run& tr) {
-          if (!ck.empty()) ptp::torch::save_checkpoint(ck, tr.model.parts());
+        res = run_method(cfg, data, [&](trained_run& tr) {
+          if (!ck.empty()) tr.model.save(ck);
           s = analyse(tr, data, lc);
         });
-        std::printf("%s: trained %d epochs (best %d), test accuracy %.4f\n", method.c_str(), cfg.epochs, res->best_epoch,
-                    res->report.count("accuracy") ? res->report.at("accuracy") : 0.0);
+        std::printf("%s: trained %d epochs (best %d), %s accuracy %.4f\n", method.c_str(), cfg.epochs, res->best_epoch,
+                    data.report_name.c_str(), res->report.count("accuracy") ? res->report.at("accuracy") : 0.0);
       }
       const fs::path base = fs::path(lc.out_dir) / ("landscape-" + lc.space + "-" + method);
       std::ostringstream csv;

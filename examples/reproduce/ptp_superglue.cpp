@@ -26,12 +26,7 @@ int main(int argc, char** argv) {
   using namespace ptp::repro;
   CLI::App app{"PTP on P-tuning v2 (deep prefix, frozen backbone): SuperGLUE sweeps"};
   common_cli cli;
-  cli.tasks = "RTE";
-  cli.base.prompt = "prefix";
-  cli.base.epochs = 10;
-  cli.base.batch_size = 16;
-  cli.base.lr = 1e-2;
-  cli.base.prefix_length = 16;
+  superglue_defaults(cli);
   std::string preset_name, tpl = "auto";
   superglue_sources src;
   cli.add(app);
@@ -62,7 +57,7 @@ int main(int argc, char** argv) {
     const std::string report_kind = !src.report_file.empty() || !src.report_dir.empty() ? "file" : "train-holdout";
     auto data_of = [&](const std::string& name) { return superglue_data(name, src, template_id); };
     auto jobs = plan(tasks, split_list(cli.methods), parse_seeds(cli.seeds), cli.base);
-    const auto o = run_sweep(jobs, cli.out, data_of, cli.stop_after);
+    const auto o = run_sweep(jobs, cli.out, data_of, cli.stop_after, nullptr, cli.checkpoint_dir);
     std::printf("report split: %s; scores in %% over seeds %s\n\n", report_kind.c_str(), cli.seeds.c_str());
     print_table(o.records);
     std::printf("\n%zu runs finished, %zu skipped (already in %s)%s; wall time %.1f s\n", o.finished, o.skipped,

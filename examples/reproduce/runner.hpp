@@ -528,8 +528,24 @@ class prompt_model {
   /// Whether the cloze head is our trainable transform (the checkpoint has no MLM head).
   [[nodiscard]] bool own_mlm_transform() const { return !mlm_dense_.is_empty(); }
   [[nodiscard]] ptp::torch::pretrained_encoder& backbone() { return backbone_; }
-  /// The prompt and head modules (what a checkpoint of this run holds).
+  /// The prompt and head modules.
   [[nodiscard]] ::torch::nn::Module& parts() { return *parts_; }
+
+  /// Writes what this run trained (prompt and head; the backbone too when it was tuned)
+  /// atomically to `path` (ptp::torch::save_checkpoint).
+  void save(const fs::path& path) { ptp::torch::save_checkpoint(path, *checkpoint_module()); }
+
+  /// Loads a checkpoint written by save() by a run of the same configuration; a mismatch
+  /// (another prompt, head, prefix length or backbone tuning) is an error naming the file.
+  void load(const fs::path& path) {
+    try {
+      ptp::torch::load_checkpoint(path, *checkpoint_module());
+    } catch (const c10::Error& e) {
+      throw std::runtime_error("checkpoint " + path.string() + " does not fit this run's configuration (prompt '" + cfg_.prompt +
+                               "', prefix length " + std::to_string(cfg_.prefix_length) + ", " +
+                               (cfg_.tune_backbone ? "tuned" : "frozen") + " backbone): " + e.what_without_backtrace());
+    }
+  }
   /// Trainable prompt/head parameters.
   [[nodiscard]] std::vector<at::Tensor> head_parameters() const { return parts_->parameters(); }
   /// Trainable backbone parameters (empty when frozen).
@@ -589,6 +605,14 @@ class prompt_model {
       return (lp * b.candidate_valid).sum(-1);                                    // R×C
     }
     return lm.select(1, 0).index_select(1, verbalizer_);
+  }
+
+  /// The module a checkpoint holds: "parts", plus "backbone" when the backbone is tuned.
+  [[nodiscard]] std::shared_ptr<::torch::nn::Module> checkpoint_module() const {
+    auto m = std::make_shared<::torch::nn::Module>();
+    m->register_module("parts", parts_);
+    if (cfg_.tune_backbone) m->register_module("backbone", backbone_.ptr());
+    return m;
   }
 
   /// A copy of every trainable tensor (prompt, head, tuned backbone) — the best epoch.

@@ -61,7 +61,7 @@ inline std::vector<std::string> split_list(const std::string& s) {
 struct common_cli {
   run_config base;
   std::string tasks, methods = "vanilla,ptp-rn,ptp-adv", seeds = "1-5", head = "classifier";
-  std::string out;
+  std::string out, checkpoint_dir;
   std::size_t stop_after = 0;
   std::size_t max_train = 0, max_eval = 0;
 
@@ -88,6 +88,8 @@ struct common_cli {
     app.add_option("--threads", base.threads, "torch intra-op threads")->capture_default_str();
     app.add_option("--out", out, "results jsonl (one line per finished run; re-runs skip finished runs)");
     app.add_option("--stop-after", stop_after, "stop after this many newly finished runs (0: all)");
+    app.add_option("--save-checkpoints", checkpoint_dir,
+                   "save each run's selected prompt (and tuned backbone) as DIR/<task>-<method>-seed<seed>.pt (for ptp_landscape)");
     app.add_option("--max-train", max_train, "use at most this many training examples (0: all; CPU budget)");
     app.add_option("--max-eval", max_eval, "use at most this many selection/report examples each (0: all)");
     app.add_option("--lambda", base.m.weight, "λ of clean + λ·perturbed")->capture_default_str();
@@ -112,6 +114,31 @@ struct common_cli {
   }
 };
 
+
+/// ptp_superglue's defaults: P-tuning v2 deep prefix (16 tokens), frozen backbone.
+inline void superglue_defaults(common_cli& cli) {
+  cli.tasks = "RTE";
+  cli.base.prompt = "prefix";
+  cli.base.epochs = 10;
+  cli.base.batch_size = 16;
+  cli.base.lr = 1e-2;
+  cli.base.prefix_length = 16;
+}
+
+/// ptp_fewglue's defaults: P-tuning cloze with a 4-token prompt encoder, backbone tuned at
+/// 1e-5, prompt and head at 1e-3.
+inline void fewglue_defaults(common_cli& cli) {
+  cli.tasks = "RTE";
+  cli.head = "cloze";
+  cli.base.prompt = "ptuning";
+  cli.base.prefix_length = 4;
+  cli.base.tune_backbone = true;
+  cli.base.backbone_lr = 1e-5;
+  cli.base.lr = 1e-3;
+  cli.base.epochs = 20;
+  cli.base.batch_size = 8;
+  cli.base.max_length = 128;
+}
 
 /// The metrics a run's JSON line records: the report split's under their own names, the
 /// selection split's with a "select_" prefix, and bookkeeping (best_epoch, train_loss,
@@ -149,13 +176,24 @@ struct sweep_outcome {
   bool stopped_early = false;
 };
 
+/// Where a sweep saves the trained prompt of one run (`--save-checkpoints DIR`), and where
+/// ptp_landscape looks for it.
+inline fs::path checkpoint_path(const fs::path& dir, const std::string& task, const std::string& method, std::uint64_t seed) {
+  return dir / (task + "-" + method + "-seed" + std::to_string(seed) + ".pt");
+}
+
 /// Runs `jobs` (skipping those `out` already holds), appending one line per finished run to
 /// `out` and rewriting `<out stem>.summary.md/.csv`; `out` empty keeps results in memory.
 /// `data_of(task)` gives a task's splits (called once per task, cached); `runner(cfg,data)`
-/// runs one job (default: the method by name).
+/// runs one job (default: the method by name). With `checkpoint_dir`, each run's selected
+/// prompt is saved there (checkpoint_path) before its result line is written.
 inline sweep_outcome run_sweep(const std::vector<sweep_job>& jobs, const std::string& out,
                                const std::function<run_data(const std::string&)>& data_of, std::size_t stop_after = 0,
-                               const std::function<run_result(const run_config&, const run_data&)>& runner = nullptr) {
+                               const std::function<run_result(const run_config&, const run_data&)>& runner = nullptr,
+                               const std::string& checkpoint_dir = {}) {
+  if (runner && !checkpoint_dir.empty())
+    throw std::invalid_argument("--save-checkpoints: not available with this program's own runner");
+  if (!checkpoint_dir.empty()) fs::create_directories(checkpoint_dir);
   const auto t0 = std::chrono::steady_clock::now();
   sweep_outcome o;
   std::optional<sweep::results_file> results;
@@ -184,7 +222,12 @@ inline sweep_outcome run_sweep(const std::vector<sweep_job>& jobs, const std::st
     cfg.seed = job.seed;
     cfg.method = job.method;
     cfg.label = job.task + " " + job.method + " seed " + std::to_string(job.seed);
-    const auto r = runner ? runner(cfg, it->second) : run(cfg, it->second);
+    const auto r = runner ? runner(cfg, it->second)
+                 : checkpoint_dir.empty()
+                     ? run(cfg, it->second)
+                     : run_method(cfg, it->second, [&](trained_run& tr) {
+                         tr.model.save(checkpoint_path(checkpoint_dir, job.task, job.method, job.seed));
+                       });
     rec.metrics = record_metrics(r);
     rec.wall_seconds = r.wall_seconds;
     std::fprintf(stderr, "%s: %s %.2f (best epoch %d, %s %.2f) in %.1f s\n", cfg.label.c_str(), it->second.report_name.c_str(),

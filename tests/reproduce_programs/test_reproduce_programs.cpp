@@ -163,3 +163,61 @@ TEST_CASE("runner: two seeds x two methods, interrupted and resumed, determinist
   CHECK(again.report.at("accuracy") == r0.metrics.at("accuracy"));
   CHECK(again.select.at("accuracy") == r0.metrics.at("select_accuracy"));
 }
+
+TEST_CASE("runner: --save-checkpoints writes the selected prompt; loading it restores every tensor", "[reproduce][checkpoint][torch]") {
+  const auto task = build_wordnet_wic(wordnet(), {.train_pairs = 8, .dev_pairs = 4, .test_pairs = 4});
+  const auto tpl = ptp::data::ptuning_v2::template_id::bert;
+  const run_data data{.info = info(ptp::data::task::wic),
+                      .train = to_examples(task.train, tpl),
+                      .select = to_examples(task.dev, tpl),
+                      .report = to_examples(task.test, tpl),
+                      .select_name = "dev",
+                      .report_name = "test"};
+  temp_folder tmp;
+  for (const bool tuned : {false, true}) {
+    run_config cfg;
+    cfg.model_dir = ptp::torch::find_default_model();
+    cfg.epochs = 1;
+    cfg.batch_size = 8;
+    cfg.max_length = 24;
+    cfg.prefix_length = 2;
+    cfg.threads = 2;
+    cfg.show_progress = false;
+    cfg.tune_backbone = tuned;
+    cfg.method = "ptp-rn";
+    const auto dir = tmp.path / (tuned ? "tuned" : "frozen");
+    const auto o = run_sweep(plan({"tiny-WiC"}, {"ptp-rn"}, {3}, cfg), "", [&](const std::string&) { return data; }, 0, nullptr,
+                             dir.string());
+    REQUIRE(o.finished == 1);
+    const auto ck = checkpoint_path(dir, "tiny-WiC", "ptp-rn", 3);
+    REQUIRE(fs::exists(ck));
+    // the trained tensors, captured from a second identical run (runs are bit-identical)
+    std::vector<at::Tensor> trained;
+    cfg.seed = 3;
+    run_method(cfg, data, [&](trained_run& tr) {
+      for (const auto& p : tr.model.checkpoint_module()->parameters()) trained.push_back(p.detach().clone());
+    });
+    auto [backbone, rep] = ptp::torch::load_pretrained_encoder(cfg.model_dir, {.freeze = true, .strict = false});
+    const model_tokenizer tok(cfg.model_dir, static_cast<std::size_t>(cfg.max_length));
+    const input_encoder enc(tok, data.info, cfg.head, 0, cfg.max_length);
+    prompt_model fresh(backbone, cfg, data.info, enc.verbalizer_ids(), at::kCPU);
+    const auto fresh_params = fresh.checkpoint_module()->parameters();
+    REQUIRE(fresh_params.size() == trained.size());
+    CHECK_FALSE(at::equal(fresh_params.front(), trained.front()));  // the prefix table: trained ≠ initial
+    fresh.load(ck);
+    for (std::size_t i = 0; i < trained.size(); ++i) CHECK(at::equal(fresh_params[i], trained[i]));
+    // a tuned backbone is part of the checkpoint; a frozen one is not
+    CHECK(fresh_params.size() > fresh.parts().parameters().size() == tuned);
+  }
+  // a checkpoint of another configuration is refused, naming the file
+  run_config other;
+  other.model_dir = ptp::torch::find_default_model();
+  other.prefix_length = 5;
+  other.max_length = 24;
+  auto [backbone, rep] = ptp::torch::load_pretrained_encoder(other.model_dir, {.freeze = true, .strict = false});
+  const model_tokenizer tok(other.model_dir, 24);
+  const input_encoder enc(tok, data.info, other.head, 0, 24);
+  prompt_model wrong(backbone, other, data.info, enc.verbalizer_ids(), at::kCPU);
+  CHECK_THROWS_WITH(wrong.load(checkpoint_path(tmp.path / "frozen", "tiny-WiC", "ptp-rn", 3)),
+                    Catch::Contains("tiny-WiC-ptp-rn-seed3.pt") && Catch::Contains("[2×"));
+}

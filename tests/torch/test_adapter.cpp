@@ -431,6 +431,43 @@ TEST_CASE("checkpoints are atomic and resume bit-identically", "[torch][checkpoi
   fs::remove_all(dir);
 }
 
+TEST_CASE("checkpoints: another shape, dtype or a missing tensor is an error that names it, the prompt unchanged", "[torch][checkpoint]") {
+  const auto dir = fs::temp_directory_path() / ("ptp_torch_ckpt_shape_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const auto path = dir / "prompt.pt";
+  ::torch::manual_seed(3);
+  ::torch::nn::Linear saved(3, 4);
+  ptp::torch::save_checkpoint(path, *saved);
+
+  ::torch::nn::Linear wider(3, 5);
+  const auto before = wider->weight.clone();
+  try {
+    ptp::torch::load_checkpoint(path, *wider);
+    FAIL("a 4x3 weight loaded into a 5x3 prompt");
+  } catch (const std::runtime_error& e) {
+    const std::string what = e.what();
+    CHECK_THAT(what, Catch::Contains("prompt.pt") && Catch::Contains("'weight'") && Catch::Contains("[4×3]") &&
+                         Catch::Contains("[5×3]"));
+  }
+  CHECK(wider->weight.sizes() == before.sizes());
+  CHECK(at::equal(wider->weight, before));
+
+  ::torch::nn::Linear as_double(3, 4);
+  as_double->to(at::kDouble);
+  const auto double_before = as_double->weight.clone();
+  CHECK_THROWS_WITH(ptp::torch::load_checkpoint(path, *as_double), Catch::Contains("prompt.pt") && Catch::Contains("does not hold"));
+  CHECK(as_double->weight.scalar_type() == at::kDouble);
+  CHECK(at::equal(as_double->weight, double_before));
+
+  ::torch::nn::Sequential more(::torch::nn::Linear(3, 4), ::torch::nn::Linear(4, 2));
+  CHECK_THROWS_WITH(ptp::torch::load_checkpoint(path, *more), Catch::Contains("prompt.pt") && Catch::Contains("does not hold"));
+
+  ::torch::nn::Linear same(3, 4);
+  ptp::torch::load_checkpoint(path, *same);
+  CHECK(at::equal(same->weight, saved->weight));
+  fs::remove_all(dir);
+}
+
 TEST_CASE("CUDA: the core's stages and a training step on the GPU match the CPU", "[torch][cuda]") {
   if (ptp_test::cuda_missing()) return;
   auto reg = ptp::regularizer(ptp::embedding::pgd{.steps = 2, .step_size = 0.1, .epsilon = 0.5});

@@ -232,13 +232,44 @@ inline void save_checkpoint(const std::filesystem::path& path, const ::torch::nn
 }
 
 /// Loads a checkpoint written by save_checkpoint into `prompt` and whatever `state` points
-/// at; sets state.step. The prompt must have the saved structure.
+/// at; sets state.step. The prompt must have the saved structure: a missing tensor, or one
+/// of another shape or dtype, is an error naming it, and leaves `prompt` as it was (torch's
+/// Module::load alone would silently re-shape the parameter).
 inline void load_checkpoint(const std::filesystem::path& path, ::torch::nn::Module& prompt, checkpoint_state& state) {
   if (!std::filesystem::exists(path)) throw std::runtime_error("ptp::torch::load_checkpoint: no file " + path.string());
   ::torch::serialize::InputArchive root, module_archive;
   root.load_from(path.string());
   root.read("prompt", module_archive);
-  prompt.load(module_archive);
+  {
+    struct kept {
+      std::string name;
+      at::Tensor tensor, before;
+    };
+    std::vector<kept> all;
+    ::torch::NoGradGuard ng;
+    for (const auto& np : prompt.named_parameters()) all.push_back({np.key(), np.value(), np.value().clone()});
+    for (const auto& np : prompt.named_buffers()) all.push_back({np.key(), np.value(), np.value().clone()});
+    auto restore = [&] {
+      for (auto& k : all) k.tensor.set_(k.before);
+    };
+    auto describe = [](const at::Tensor& t) {
+      return ptp::to_string(shape_type(t.sizes().begin(), t.sizes().end())) + " " + std::string(c10::toString(t.scalar_type()));
+    };
+    try {
+      prompt.load(module_archive);
+    } catch (const c10::Error& e) {
+      restore();
+      throw std::runtime_error("ptp::torch::load_checkpoint: " + path.string() + " does not hold this prompt's tensors: " +
+                               e.what_without_backtrace());
+    }
+    for (const auto& k : all)
+      if (!k.tensor.sizes().equals(k.before.sizes()) || k.tensor.scalar_type() != k.before.scalar_type()) {
+        const auto found = describe(k.tensor), expected = describe(k.before);
+        restore();
+        throw std::runtime_error("ptp::torch::load_checkpoint: " + path.string() + ": tensor '" + k.name + "' is " + found +
+                                 ", this prompt's is " + expected);
+      }
+  }
   if (state.optimizer) {
     ::torch::serialize::InputArchive opt_archive;
     if (!root.try_read("optimizer", opt_archive))

@@ -47,7 +47,7 @@ else termline="set terminal png size $((620 * n)),1100 enhanced"; fi
 
 {
   echo "$termline"
-  echo "set output '$out'"
+  echo "set output '$out.tmp.png'"
   echo "set multiplot layout 2,$n"
   echo "set zrange [$zmin:$zmax]; set cbrange [$zmin:$zmax]"
   echo "set palette rgbformulae 33,13,10"
@@ -68,7 +68,8 @@ else termline="set terminal png size $((620 * n)),1100 enhanced"; fi
   done
   echo "unset multiplot"
 } > "$tmp/plot.gp"
-gnuplot "$tmp/plot.gp" 2> "$tmp/err" || { cat "$tmp/err" >&2; exit 1; }
+gnuplot "$tmp/plot.gp" 2> "$tmp/err" || { cat "$tmp/err" >&2; rm -f "$out.tmp.png"; exit 1; }
 grep -v '^$' "$tmp/err" | grep -vi 'warning' >&2 || true
-[[ -s $out ]] || { echo "plot_landscape: gnuplot wrote nothing to $out" >&2; exit 1; }
+[[ -s $out.tmp.png ]] || { rm -f "$out.tmp.png"; echo "plot_landscape: gnuplot wrote nothing to $out" >&2; exit 1; }
+mv -f "$out.tmp.png" "$out"  # atomic: a reader never sees a half-written picture
 echo "$out"

@@ -42,7 +42,7 @@ gnuplot -e 'set terminal' 2>/dev/null | grep -q pngcairo && term="pngcairo"
 cols=$(( nt < 3 ? nt : 3 )); rows=$(( (nt + cols - 1) / cols ))
 {
   echo "set terminal $term size $((120 + 90 * nm > 420 ? 120 + 90 * nm : 420))*$cols,380*$rows"
-  echo "set output '$out'"
+  echo "set output '$out.tmp.png'"
   echo "set multiplot layout $rows,$cols"
   echo "set xtics ($xt) rotate by -30; set xrange [-0.6:$((nm - 1)).6]; set grid ytics"
   echo "set ylabel '$metric ($( ((scale == 100)) && echo '%' || echo 'as recorded'))'"
@@ -57,6 +57,7 @@ cols=$(( nt < 3 ? nt : 3 )); rows=$(( (nt + cols - 1) / cols ))
   done
   echo "unset multiplot"
 } > "$tmp/plot.gp"
-gnuplot "$tmp/plot.gp" 2> "$tmp/err" || { cat "$tmp/err" >&2; exit 1; }
-[[ -s $out ]] || { echo "plot_sweep: gnuplot wrote nothing to $out" >&2; exit 1; }
+gnuplot "$tmp/plot.gp" 2> "$tmp/err" || { cat "$tmp/err" >&2; rm -f "$out.tmp.png"; exit 1; }
+[[ -s $out.tmp.png ]] || { rm -f "$out.tmp.png"; echo "plot_sweep: gnuplot wrote nothing to $out" >&2; exit 1; }
+mv -f "$out.tmp.png" "$out"  # atomic: a reader never sees a half-written picture
 echo "$out"

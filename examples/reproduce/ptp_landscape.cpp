@@ -17,7 +17,6 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 #include <string>
 
@@ -32,18 +31,6 @@ namespace {
 
 using namespace ptp::repro;
 namespace fs = std::filesystem;
-
-void write_atomic(const fs::path& path, const std::string& text) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw std::runtime_error("cannot write " + tmp.string());
-    out << text;
-    out.flush();
-    if (!out) throw std::runtime_error("write failed: " + tmp.string());
-  }
-  fs::rename(tmp, path);
-}
 
 struct landscape_cli {
   std::string space = "embeddings", out_dir = "results/landscape", checkpoint;
@@ -230,8 +217,8 @@ int main(int argc, char** argv) {
       const std::size_t n = s.axis.size();
       for (std::size_t i = 0; i < n; ++i)
         for (std::size_t j = 0; j < n; ++j) csv << s.axis[i] << ',' << s.axis[j] << ',' << s.at(i, j) << '\n';
-      write_atomic(base.string() + ".csv", csv.str());
-      write_atomic(base.string() + ".json", json_of(method, lc, s, res ? &*res : nullptr, cfg.seed));
+      ptp::sweep::write_file_atomically(base.string() + ".csv", csv.str());
+      ptp::sweep::write_file_atomically(base.string() + ".json", json_of(method, lc, s, res ? &*res : nullptr, cfg.seed));
       tsv << method << '\t' << s.center_loss << '\t' << s.max_increase << '\t' << s.mean_increase << '\t'
           << (res && res->report.count("accuracy") ? std::to_string(res->report.at("accuracy")) : std::string("-")) << '\n';
       const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -240,7 +227,7 @@ int main(int argc, char** argv) {
                   s.direction_cosine, wall);
       std::fflush(stdout);
     }
-    write_atomic(fs::path(lc.out_dir) / ("landscape-" + lc.space + ".tsv"), tsv.str());
+    ptp::sweep::write_file_atomically(fs::path(lc.out_dir) / ("landscape-" + lc.space + ".tsv"), tsv.str());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "ptp_landscape: %s\n", e.what());
     return 1;

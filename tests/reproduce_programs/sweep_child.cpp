@@ -4,8 +4,7 @@
 #include <cstdio>
 #include <exception>
 
-#include "sweep_driver.hpp"
-#include "wordnet_wic.hpp"
+#include "tiny_wic.hpp"
 
 int main(int argc, char** argv) {
   using namespace ptp::repro;
@@ -15,22 +14,8 @@ int main(int argc, char** argv) {
   }
   try {
     const ptp::text::wordnet wn;
-    const auto task = build_wordnet_wic(wn, {.train_pairs = 8, .dev_pairs = 4, .test_pairs = 4});
-    const auto tpl = ptp::data::ptuning_v2::template_id::bert;
-    const run_data data{.info = info(ptp::data::task::wic),
-                        .train = to_examples(task.train, tpl),
-                        .select = to_examples(task.dev, tpl),
-                        .report = to_examples(task.test, tpl),
-                        .select_name = "dev",
-                        .report_name = "test"};
-    run_config cfg;
-    cfg.model_dir = ptp::torch::find_default_model();
-    cfg.epochs = 1;
-    cfg.batch_size = 4;
-    cfg.max_length = 24;
-    cfg.prefix_length = 2;
-    cfg.threads = 1;
-    cfg.show_progress = false;
+    const run_data data = ptp_test::tiny_wic(wn, 8);
+    const run_config cfg = ptp_test::tiny_config(4, 1);
     const auto jobs = plan({"tiny-WiC"}, {"vanilla", "ptp-rn"}, {1, 2, 3, 4}, cfg);
     run_sweep(jobs, argv[1], [&](const std::string&) { return data; }, 0, nullptr, argv[2]);
   } catch (const std::exception& e) {

@@ -22,6 +22,8 @@
 #include "catch.hpp"
 #include <ptp/sweep.hpp>
 
+#include "../reproduce/temp_dir.hpp"
+
 extern char** environ;
 
 namespace {
@@ -57,23 +59,11 @@ std::map<std::string, std::map<std::string, double>> by_key(const std::vector<pt
   return m;
 }
 
-struct temp_folder {
-  fs::path path;
-  temp_folder() {
-    std::string t = (fs::temp_directory_path() / "ptp_kill_XXXXXX").string();
-    if (!::mkdtemp(t.data())) throw std::runtime_error("mkdtemp failed");
-    path = t;
-  }
-  ~temp_folder() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 }  // namespace
 
 TEST_CASE("a sweep killed with SIGKILL at random points resumes to exactly the uninterrupted sweep", "[reliability][sweep][kill]") {
-  temp_folder tmp;
+  ptp_test::temp_dir tmp;
   const auto ref_out = tmp.path / "ref" / "results.jsonl", ref_ck = tmp.path / "ref" / "ck";
   const auto out = tmp.path / "killed" / "results.jsonl", ck = tmp.path / "killed" / "ck";
   fs::create_directories(ref_out.parent_path());

@@ -13,26 +13,15 @@
 #include <unistd.h>
 
 #include "catch.hpp"
-#include "sweep_driver.hpp"
-#include "wordnet_wic.hpp"
+#include "../reproduce/temp_dir.hpp"
+#include "tiny_wic.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
 using namespace ptp::repro;
+using ptp_test::temp_dir;
 
-struct temp_folder {
-  fs::path path;
-  temp_folder() {
-    std::string t = (fs::temp_directory_path() / "ptp_repro_XXXXXX").string();
-    if (!::mkdtemp(t.data())) throw std::runtime_error("mkdtemp failed");
-    path = t;
-  }
-  ~temp_folder() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 const ptp::text::wordnet& wordnet() {
   static const ptp::text::wordnet wn;
@@ -94,7 +83,7 @@ TEST_CASE("WordNet WiC: balanced, split by lemma, deterministic, target in both 
   o2.seed = 7;
   CHECK(wic_to_json(build_wordnet_wic(wordnet(), o2).test.front()) != wic_to_json(a.test.front()));
   // the jsonl round-trips through the SuperGLUE WiC reader
-  temp_folder tmp;
+  temp_dir tmp;
   write_wordnet_wic(a, tmp.path);
   const auto back = ptp::data::read_wic(tmp.path / "dev.jsonl");
   REQUIRE(back.size() == a.dev.size());
@@ -103,26 +92,12 @@ TEST_CASE("WordNet WiC: balanced, split by lemma, deterministic, target in both 
 }
 
 TEST_CASE("runner: two seeds x two methods, interrupted and resumed, deterministic", "[reproduce][sweep][torch]") {
-  const auto task = build_wordnet_wic(wordnet(), {.train_pairs = 16, .dev_pairs = 4, .test_pairs = 4});
-  const auto tpl = ptp::data::ptuning_v2::template_id::bert;
-  const run_data data{.info = info(ptp::data::task::wic),
-                      .train = to_examples(task.train, tpl),
-                      .select = to_examples(task.dev, tpl),
-                      .report = to_examples(task.test, tpl),
-                      .select_name = "dev",
-                      .report_name = "test"};
-  run_config cfg;
-  cfg.model_dir = ptp::torch::find_default_model();
-  cfg.epochs = 1;
-  cfg.batch_size = 8;
-  cfg.max_length = 24;
-  cfg.prefix_length = 2;
-  cfg.threads = 2;
-  cfg.show_progress = false;
+  const run_data data = ptp_test::tiny_wic(wordnet(), 16);
+  const run_config cfg = ptp_test::tiny_config(8, 2);
   const auto jobs = plan({"tiny-WiC"}, {"vanilla", "ptp-adv"}, {1, 2}, cfg);
   REQUIRE(jobs.size() == 4);
 
-  temp_folder tmp;
+  temp_dir tmp;
   const auto out = (tmp.path / "results.jsonl").string();
   auto data_of = [&](const std::string&) { return data; };
   // interrupted: stops after one finished run
@@ -165,24 +140,10 @@ TEST_CASE("runner: two seeds x two methods, interrupted and resumed, determinist
 }
 
 TEST_CASE("runner: --save-checkpoints writes the selected prompt; loading it restores every tensor", "[reproduce][checkpoint][torch]") {
-  const auto task = build_wordnet_wic(wordnet(), {.train_pairs = 8, .dev_pairs = 4, .test_pairs = 4});
-  const auto tpl = ptp::data::ptuning_v2::template_id::bert;
-  const run_data data{.info = info(ptp::data::task::wic),
-                      .train = to_examples(task.train, tpl),
-                      .select = to_examples(task.dev, tpl),
-                      .report = to_examples(task.test, tpl),
-                      .select_name = "dev",
-                      .report_name = "test"};
-  temp_folder tmp;
+  const run_data data = ptp_test::tiny_wic(wordnet(), 8);
+  temp_dir tmp;
   for (const bool tuned : {false, true}) {
-    run_config cfg;
-    cfg.model_dir = ptp::torch::find_default_model();
-    cfg.epochs = 1;
-    cfg.batch_size = 8;
-    cfg.max_length = 24;
-    cfg.prefix_length = 2;
-    cfg.threads = 2;
-    cfg.show_progress = false;
+    run_config cfg = ptp_test::tiny_config(8, 2);
     cfg.tune_backbone = tuned;
     cfg.method = "ptp-rn";
     const auto dir = tmp.path / (tuned ? "tuned" : "frozen");

@@ -75,9 +75,10 @@ ptp::landscape::surface analyse(trained_run& tr, const run_data& data, const lan
   return s;
 }
 
-std::string json_of(const std::string& method, const landscape_cli& lc, const ptp::landscape::surface& s, const run_result* r,
-                    std::uint64_t seed) {
-  nlohmann::json j{{"method", method},
+std::string json_of(const std::string& task, const std::string& method, const landscape_cli& lc, const run_data& data,
+                    const ptp::landscape::surface& s, const run_result* r, std::uint64_t seed) {
+  nlohmann::json j{{"task", task},
+                   {"method", method},
                    {"space", lc.space},
                    {"seed", seed},
                    {"direction_seed", lc.direction_seed},
@@ -85,13 +86,15 @@ std::string json_of(const std::string& method, const landscape_cli& lc, const pt
                    {"radius", lc.opt.radius},
                    {"sharpness_radius", lc.opt.sharpness_radius},
                    {"filter_normalize", lc.opt.filter_normalize},
-                   {"examples", lc.examples},
+                   {"examples", std::min(lc.examples, data.select.size())},
+                   {"surface_split", data.select_name},
                    {"center_loss", s.center_loss},
                    {"max_increase", s.max_increase},
                    {"mean_increase", s.mean_increase},
                    {"direction_cosine", s.direction_cosine}};
   if (r) {
-    j["test_accuracy"] = r->report.count("accuracy") ? r->report.at("accuracy") : 0.0;
+    j["report_split"] = data.report_name;
+    j["report_accuracy"] = r->report.count("accuracy") ? r->report.at("accuracy") : 0.0;
     j["best_epoch"] = r->best_epoch;
     j["train_seconds"] = r->wall_seconds;
   }
@@ -179,7 +182,7 @@ int main(int argc, char** argv) {
     std::printf("%s: surface on %zu examples of %s\n", task_name.c_str(), std::min(lc.examples, data.select.size()),
                 data.select_name.c_str());
     std::ostringstream tsv;
-    tsv << "method\tcenter_loss\tmax_increase\tmean_increase\ttest_accuracy\n";
+    tsv << "method\tcenter_loss\tmax_increase\tmean_increase\treport_accuracy\n";
     for (const auto& method : methods) {
       cfg.method = method;
       const auto t0 = std::chrono::steady_clock::now();
@@ -218,7 +221,7 @@ int main(int argc, char** argv) {
       for (std::size_t i = 0; i < n; ++i)
         for (std::size_t j = 0; j < n; ++j) csv << s.axis[i] << ',' << s.axis[j] << ',' << s.at(i, j) << '\n';
       ptp::sweep::write_file_atomically(base.string() + ".csv", csv.str());
-      ptp::sweep::write_file_atomically(base.string() + ".json", json_of(method, lc, s, res ? &*res : nullptr, cfg.seed));
+      ptp::sweep::write_file_atomically(base.string() + ".json", json_of(task_name, method, lc, data, s, res ? &*res : nullptr, cfg.seed));
       tsv << method << '\t' << s.center_loss << '\t' << s.max_increase << '\t' << s.mean_increase << '\t'
           << (res && res->report.count("accuracy") ? std::to_string(res->report.at("accuracy")) : std::string("-")) << '\n';
       const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -10,8 +10,7 @@
 # target, and exits non-zero if any target found a crash, hang, leak or out-of-memory.
 # Reproducers land in build-fuzz/run/<target>/artifacts/; replay one with
 #   build-fuzz/fuzz_<target> <file>
-# Environment: PTP_FUZZ_TORCH=1 also builds the safetensors target (links LibTorch; needs
-# the Python environment of ./ptp setup); PTP_FUZZ_BUILD overrides build-fuzz/.
+# Environment: PTP_FUZZ_BUILD overrides build-fuzz/.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${PTP_FUZZ_BUILD:-$here/build-fuzz}"
@@ -25,17 +24,13 @@ if [[ $which == list ]]; then printf '%s\n' "${all_targets[@]}"; exit 0; fi
 [[ $seconds =~ ^[0-9]+$ && $seconds -gt 0 ]] || { log "seconds must be a positive integer"; usage; }
 
 command -v clang++ >/dev/null || { log "clang++ not found (./ptp setup installs clang and libclang-rt-14-dev)"; exit 1; }
-cmake_args=(-DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPTP_FUZZ_TORCH=OFF)
-if [[ ${PTP_FUZZ_TORCH:-0} == 1 ]]; then
-  py="${PTP_PYTHON:-${PTP_CACHE:-$HOME/.cache/ptp}/venv/bin/python}"
-  cmake_args+=(-DPTP_FUZZ_TORCH=ON "-DCMAKE_PREFIX_PATH=$("$py" -c 'import torch.utils; print(torch.utils.cmake_prefix_path)')")
-fi
+cmake_args=(-DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo)
 cmake -S "$here/fuzz" -B "$build" "${cmake_args[@]}" >/dev/null
 
 if [[ $which == all ]]; then
   targets=()
   for t in "${all_targets[@]}"; do
-    if [[ -f $here/fuzz/$t.cpp ]] && { [[ $t != safetensors ]] || [[ ${PTP_FUZZ_TORCH:-0} == 1 ]]; }; then targets+=("$t"); fi
+    if [[ -f $here/fuzz/$t.cpp ]]; then targets+=("$t"); fi
   done
 else
   [[ -f $here/fuzz/$which.cpp ]] || { log "no target '$which' (fuzz/$which.cpp)"; exit 2; }

@@ -344,55 +344,52 @@ class pretrained_encoder_impl : public ::torch::nn::Module {
       add(n + ".weight", m->weight, in_base, {n + ".gamma"});
       add(n + ".bias", m->bias, in_base, {n + ".beta"});
     };
+    // one transformer layer's eight sub-modules, under each family's own names
+    struct layer_names {
+      const char *query, *key, *value, *attention_output, *attention_norm, *intermediate, *output, *output_norm;
+    };
+    auto add_layer = [&](const std::string& p, detail::transformer_layer_impl& L, const layer_names& n) {
+      add_linear(p + n.query, L.query);
+      add_linear(p + n.key, L.key);
+      add_linear(p + n.value, L.value);
+      add_linear(p + n.attention_output, L.attention_output);
+      add_norm(p + n.attention_norm, L.attention_norm);
+      add_linear(p + n.intermediate, L.intermediate);
+      add_linear(p + n.output, L.output);
+      add_norm(p + n.output_norm, L.output_norm);
+    };
+    // the masked-LM head: transform dense + LayerNorm, and the output bias (decoder tied)
+    auto add_mlm_head = [&](const std::string& dense, const std::string& norm, const std::string& bias, const std::string& bias_alias) {
+      add_linear(dense, mlm_dense, false);
+      add_norm(norm, mlm_norm, false);
+      add(bias, mlm_bias, false, {bias_alias});
+    };
     add("embeddings.word_embeddings.weight", word_embeddings->weight);
     add("embeddings.position_embeddings.weight", position_embeddings->weight);
     add("embeddings.token_type_embeddings.weight", token_type_embeddings->weight);
     add_norm("embeddings.LayerNorm", embedding_norm);
     if (c.family == encoder_family::albert) {
+      static constexpr layer_names albert{"attention.query", "attention.key",   "attention.value", "attention.dense",
+                                          "attention.LayerNorm", "ffn", "ffn_output", "full_layer_layer_norm"};
       add_linear("encoder.embedding_hidden_mapping_in", embedding_projection);
       for (std::int64_t g = 0; g < c.num_hidden_groups; ++g)
-        for (std::int64_t k = 0; k < c.inner_group_num; ++k) {
-          auto& L = layer(g * c.inner_group_num + k);
-          const auto p = "encoder.albert_layer_groups." + std::to_string(g) + ".albert_layers." + std::to_string(k) + ".";
-          add_linear(p + "attention.query", L.query);
-          add_linear(p + "attention.key", L.key);
-          add_linear(p + "attention.value", L.value);
-          add_linear(p + "attention.dense", L.attention_output);
-          add_norm(p + "attention.LayerNorm", L.attention_norm);
-          add_linear(p + "ffn", L.intermediate);
-          add_linear(p + "ffn_output", L.output);
-          add_norm(p + "full_layer_layer_norm", L.output_norm);
-        }
+        for (std::int64_t k = 0; k < c.inner_group_num; ++k)
+          add_layer("encoder.albert_layer_groups." + std::to_string(g) + ".albert_layers." + std::to_string(k) + ".",
+                    layer(g * c.inner_group_num + k), albert);
       if (has_pooler()) add_linear("pooler", pooler);
-      if (has_mlm_head()) {
-        add_linear("predictions.dense", mlm_dense, false);
-        add_norm("predictions.LayerNorm", mlm_norm, false);
-        add("predictions.bias", mlm_bias, false, {"predictions.decoder.bias"});
-      }
+      if (has_mlm_head()) add_mlm_head("predictions.dense", "predictions.LayerNorm", "predictions.bias", "predictions.decoder.bias");
     } else {
-      for (std::int64_t i = 0; i < c.num_hidden_layers; ++i) {
-        auto& L = layer(i);
-        const auto p = "encoder.layer." + std::to_string(i) + ".";
-        add_linear(p + "attention.self.query", L.query);
-        add_linear(p + "attention.self.key", L.key);
-        add_linear(p + "attention.self.value", L.value);
-        add_linear(p + "attention.output.dense", L.attention_output);
-        add_norm(p + "attention.output.LayerNorm", L.attention_norm);
-        add_linear(p + "intermediate.dense", L.intermediate);
-        add_linear(p + "output.dense", L.output);
-        add_norm(p + "output.LayerNorm", L.output_norm);
-      }
+      static constexpr layer_names bert{"attention.self.query", "attention.self.key", "attention.self.value",
+                                        "attention.output.dense", "attention.output.LayerNorm", "intermediate.dense",
+                                        "output.dense", "output.LayerNorm"};
+      for (std::int64_t i = 0; i < c.num_hidden_layers; ++i) add_layer("encoder.layer." + std::to_string(i) + ".", layer(i), bert);
       if (has_pooler()) add_linear("pooler.dense", pooler);
       if (has_mlm_head()) {
-        if (c.family == encoder_family::bert) {
-          add_linear("cls.predictions.transform.dense", mlm_dense, false);
-          add_norm("cls.predictions.transform.LayerNorm", mlm_norm, false);
-          add("cls.predictions.bias", mlm_bias, false, {"cls.predictions.decoder.bias"});
-        } else {
-          add_linear("lm_head.dense", mlm_dense, false);
-          add_norm("lm_head.layer_norm", mlm_norm, false);
-          add("lm_head.bias", mlm_bias, false, {"lm_head.decoder.bias"});
-        }
+        if (c.family == encoder_family::bert)
+          add_mlm_head("cls.predictions.transform.dense", "cls.predictions.transform.LayerNorm", "cls.predictions.bias",
+                       "cls.predictions.decoder.bias");
+        else
+          add_mlm_head("lm_head.dense", "lm_head.layer_norm", "lm_head.bias", "lm_head.decoder.bias");
       }
     }
     return out;

@@ -160,6 +160,24 @@ void synonym_substitution(benchmark::State& state) {
   report(state);
 }
 
+// The same with the source's answers remembered per word (ptp::text::memoized_candidates),
+// the memo filled by one untimed pass — as the Python peer's lru_cache row.
+void synonym_substitution_memo(benchmark::State& state) {
+  const auto& texts = corpus();
+  const ptp::text::wordnet wn{};
+  const double rate = static_cast<double>(state.range(0)) / 100.0;
+  using source = ptp::text::memoized_candidates<ptp::text::wordnet_candidates>;
+  const ptp::text::synonym_substitution<source> syn{.source = source(ptp::text::wordnet_candidates{.db = wn}), .rate = rate};
+  ptp::generator gen{.seed = 1};
+  for (const auto& t : texts) benchmark::DoNotOptimize(syn(t, gen, ptp::mode::train).text.data());
+  for (auto _ : state)
+    for (const auto& t : texts) {
+      auto w = syn(t, gen, ptp::mode::train);
+      benchmark::DoNotOptimize(w.text.data());
+    }
+  report(state);
+}
+
 void wordnet_load(benchmark::State& state) {
   for (auto _ : state) {
     ptp::text::wordnet wn{};
@@ -174,6 +192,7 @@ BENCHMARK(random_mask)->Unit(benchmark::kMillisecond);
 BENCHMARK(copy_tokens)->Unit(benchmark::kMillisecond);
 BENCHMARK(random_mask_tokens)->Unit(benchmark::kMillisecond);
 BENCHMARK(synonym_substitution)->Arg(10)->Arg(100)->Unit(benchmark::kMillisecond);
+BENCHMARK(synonym_substitution_memo)->Arg(10)->Arg(100)->Unit(benchmark::kMillisecond);
 BENCHMARK(wordnet_load)->Unit(benchmark::kMillisecond)->Iterations(3);
 
 BENCHMARK_MAIN();

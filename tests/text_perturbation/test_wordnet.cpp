@@ -34,6 +34,8 @@ static_assert(check_candidate_source<wordnet_candidates, std::string>());
 static_assert(check_candidate_source<embedding_neighbours<float>, std::int64_t>());
 static_assert(check_candidate_source<embedding_neighbours<double>, std::string>());
 static_assert(check_text_perturbation<synonym_substitution<>, words>());
+static_assert(check_candidate_source<memoized_candidates<wordnet_candidates>, std::string>());
+static_assert(check_text_perturbation<synonym_substitution<memoized_candidates<wordnet_candidates>>, words>());
 static_assert(!CandidateSource<int, std::string>);
 
 // Load time is a benchmark's business (bench/bench_text.cpp), not a test's.
@@ -264,6 +266,30 @@ TEST_CASE("synonym_substitution: case pattern copied; rate over eligible words w
   }
   const double n = static_cast<double>(draws * w.size()), mean = n * 0.25, sd = std::sqrt(n * 0.25 * 0.75);
   REQUIRE(std::abs(static_cast<double>(changed) - mean) <= 5 * sd);
+}
+
+TEST_CASE("memoized_candidates: the same substitutions as the plain source, one memo entry per word", "[text][synonym]") {
+  const memoized_candidates memo(wordnet_candidates{.db = wn()});
+  const synonym_substitution<> plain{.source = {.db = wn()}, .rate = 0.5};
+  const synonym_substitution<memoized_candidates<wordnet_candidates>> cached{.source = memo, .rate = 0.5};
+  const words w = words::split("The quick dog breathes, the (old) cat runs and jumps over the fence; BIG houses.");
+  std::size_t changed = 0;
+  for (std::uint64_t seed = 1; seed <= 60; ++seed) {
+    ptp::generator g1{.seed = seed}, g2{.seed = seed};
+    const auto a = plain(w, g1, ptp::mode::train), b = cached(w, g2, ptp::mode::train);
+    REQUIRE(a == b);
+    REQUIRE(g1.offset == g2.offset);
+    for (std::size_t i = 0; i < w.size(); ++i) changed += a.text[i] != w.text[i];
+  }
+  REQUIRE(changed > 60);  // the comparison covered real substitutions
+  const auto entries = memo.size();
+  REQUIRE(entries > 0);
+  REQUIRE(entries <= w.size());
+  ptp::generator g{.seed = 61};
+  (void)cached(w, g, ptp::mode::train);
+  REQUIRE(memo.size() == entries);  // copies share the memo; known words are not asked again
+  REQUIRE(memo.candidates("breathe", 0, 0) == wordnet_candidates{.db = wn()}.candidates("breathe", 0, 0));
+  REQUIRE(memo.candidates("breathe", 0, 2) == wordnet_candidates{.db = wn()}.candidates("breathe", 0, 2));  // k is part of the key
 }
 
 // ---- bad input -------------------------------------------------------------------------

@@ -6,10 +6,15 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <functional>
+#include <iterator>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -194,5 +199,75 @@ class embedding_neighbours {
 template <class T>
 embedding_neighbours(matrix_view<T>, double = -1.0, std::vector<std::string> = {}, std::vector<std::int64_t> = {})
     -> embedding_neighbours<T>;
+
+/// A CandidateSource whose answers are remembered per (word, k): the first query of a word
+/// asks `source`, later ones are a hash lookup. For sources whose answer does not depend on
+/// the position (wordnet_candidates and embedding_neighbours' word queries do not) — the
+/// same training examples are perturbed every epoch, so the same words come back.
+///
+/// sample() draws the element at ⌊bits·n/2^64⌋ of the remembered list, which is what
+/// wordnet_candidates::sample draws, so synonym_substitution gives identical outputs with
+/// and without the memo. Copies share one memo; lookups are guarded by a mutex (safe from
+/// several threads). The memo only grows (one entry per distinct word and k).
+/// @code
+///   ptp::text::memoized_candidates src(ptp::text::wordnet_candidates{.db = ptp::text::wordnet{}});
+///   ptp::text::synonym_substitution<decltype(src)> syn{.source = src, .rate = 0.1};
+/// @endcode
+template <class Source>
+  requires CandidateSource<Source, std::string>
+class memoized_candidates {
+ public:
+  explicit memoized_candidates(Source s) : source_(std::move(s)) {}
+
+  [[nodiscard]] const Source& source() const noexcept { return source_; }
+
+  /// The source's candidates(word, position, k), remembered.
+  [[nodiscard]] std::vector<candidate> candidates(std::string_view word, std::size_t position, std::size_t k) const {
+    return lookup(word, position, k);
+  }
+
+  /// One candidate drawn uniformly (the element at ⌊bits·n/2^64⌋); nullopt when there is none.
+  [[nodiscard]] std::optional<std::string> sample(std::string_view word, std::size_t position, std::size_t k,
+                                                  std::uint64_t bits) const {
+    const auto& c = lookup(word, position, k);
+    if (c.empty()) return std::nullopt;
+    return c[detail::below_from(static_cast<std::uint32_t>(bits >> 32), static_cast<std::uint32_t>(bits), c.size())].word;
+  }
+
+  /// Distinct (word, k) pairs remembered so far.
+  [[nodiscard]] std::size_t size() const {
+    std::lock_guard lock(memo_->mutex);
+    std::size_t n = 0;
+    for (const auto& [k, table] : memo_->by_k) n += table.size();
+    return n;
+  }
+
+ private:
+  struct word_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  using table = std::unordered_map<std::string, std::vector<candidate>, word_hash, std::equal_to<>>;
+  struct memo {
+    std::mutex mutex;
+    std::vector<std::pair<std::size_t, table>> by_k;  // one table per k (usually one k)
+  };
+
+  // References into an unordered_map stay valid across insertions, and nothing is erased.
+  const std::vector<candidate>& lookup(std::string_view word, std::size_t position, std::size_t k) const {
+    std::lock_guard lock(memo_->mutex);
+    auto it = std::find_if(memo_->by_k.begin(), memo_->by_k.end(), [k](const auto& e) { return e.first == k; });
+    if (it == memo_->by_k.end()) {
+      memo_->by_k.emplace_back(k, table{});
+      it = std::prev(memo_->by_k.end());
+    }
+    auto& t = it->second;
+    if (auto f = t.find(word); f != t.end()) return f->second;
+    return t.emplace(std::string(word), source_.candidates(std::string(word), position, k)).first->second;
+  }
+
+  Source source_;
+  std::shared_ptr<memo> memo_ = std::make_shared<memo>();
+};
 
 }  // namespace ptp::text

@@ -98,6 +98,8 @@ struct run_config {
   // method
   std::string method = "vanilla";
   method_options m{};
+  // data
+  std::size_t max_train = 0, max_eval = 0;  ///< caps on the splits (0: none), set by --max-train / --max-eval
   // run
   std::uint64_t seed = 1;
   int threads = 2;
@@ -121,6 +123,8 @@ struct run_config {
                      {"weight_decay", weight_decay},
                      {"warmup_ratio", warmup_ratio}};
     if (tune_backbone) j["backbone_lr"] = backbone_lr;
+    if (max_train) j["max_train"] = max_train;  // capped data is other data: a re-run with other caps is another run
+    if (max_eval) j["max_eval"] = max_eval;
     if (method != "vanilla") j["weight"] = m.weight;
     if (method == "ptp-rn") j["sigma"] = m.sigma;
     if (method == "ptp-adv") j["pgd"] = {m.pgd_steps, m.pgd_step_size, m.pgd_epsilon};

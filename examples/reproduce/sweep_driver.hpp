@@ -111,6 +111,8 @@ struct common_cli {
     else if (head == "cloze") base.head = head_kind::cloze;
     else throw std::invalid_argument("--head must be classifier or cloze");
     if (base.model_dir.empty()) base.model_dir = ptp::torch::find_default_model();
+    base.max_train = max_train;
+    base.max_eval = max_eval;
   }
 };
 

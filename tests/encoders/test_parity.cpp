@@ -5,9 +5,10 @@
 //    pooled output, masked-LM logits;
 //  * P-tuning v2 deep prefixes for all three.
 // The reference numbers come from tests/encoders/hf_reference.py, run here with $PTP_PYTHON.
-#include "catch.hpp"
-
 #include <ptp/adapters/torch/encoders.hpp>
+
+// after the LibTorch headers: c10 defines a CHECK macro of its own, and Catch's must win
+#include "catch.hpp"
 
 #include <cstdlib>
 #include <filesystem>

@@ -1,10 +1,11 @@
 // The safetensors reader on well-formed and malformed files, config.json parsing, the
 // encoder loader's error reporting, fused vs explicit attention, prefixes and the memory paths.
-#include "catch.hpp"
-
 #include <ptp/adapters/torch/encoders.hpp>
 #include <ptp/adapters/torch/hf_config.hpp>
 #include <ptp/adapters/torch/safetensors.hpp>
+
+// after the LibTorch headers: c10 defines a CHECK macro of its own, and Catch's must win
+#include "catch.hpp"
 
 #include <cstdint>
 #include <filesystem>

@@ -12,9 +12,11 @@
 #include <string>
 #include <unistd.h>
 
-#include "catch.hpp"
 #include "../reproduce/temp_dir.hpp"
 #include "tiny_wic.hpp"
+
+// after the LibTorch headers: c10 defines a CHECK macro of its own, and Catch's must win
+#include "catch.hpp"
 
 namespace {
 
@@ -168,7 +170,7 @@ TEST_CASE("runner: --save-checkpoints writes the selected prompt; loading it res
     fresh.load(ck);
     for (std::size_t i = 0; i < trained.size(); ++i) CHECK(at::equal(fresh_params[i], trained[i]));
     // a tuned backbone is part of the checkpoint; a frozen one is not
-    CHECK(fresh_params.size() > fresh.parts().parameters().size() == tuned);
+    CHECK((fresh_params.size() > fresh.parts().parameters().size()) == tuned);
   }
   // a checkpoint of another configuration is refused, naming the file
   run_config other;
@@ -181,4 +183,28 @@ TEST_CASE("runner: --save-checkpoints writes the selected prompt; loading it res
   prompt_model wrong(backbone, other, data.info, enc.verbalizer_ids(), at::kCPU);
   CHECK_THROWS_WITH(wrong.load(checkpoint_path(tmp.path / "frozen", "tiny-WiC", "ptp-rn", 3)),
                     Catch::Contains("tiny-WiC-ptp-rn-seed3.pt") && Catch::Contains("[2×"));
+}
+
+TEST_CASE("run identity: data caps are part of it; without caps it is what it was", "[reproduce][sweep]") {
+  run_config a;
+  a.model_dir = "/models/m";
+  const auto plain = a.identity();
+  CHECK_FALSE(plain.contains("max_train"));
+  CHECK_FALSE(plain.contains("max_eval"));
+  run_config b = a, c = a;
+  b.max_train = 400;
+  c.max_eval = 200;
+  CHECK(b.identity().at("max_train") == 400);
+  CHECK(c.identity().at("max_eval") == 200);
+  CHECK(b.identity() != plain);
+  CHECK(c.identity() != plain);
+  CHECK(b.identity() != c.identity());
+  // the command line's caps reach the identity, so a re-run with other caps is not skipped
+  common_cli cli;
+  CLI::App app;
+  cli.add(app);
+  app.parse(std::string("--max-train 400 --max-eval 200 --model-dir /models/m"), false);
+  cli.finish();
+  CHECK(cli.base.identity().at("max_train") == 400);
+  CHECK(cli.base.identity().at("max_eval") == 200);
 }

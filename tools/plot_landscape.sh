@@ -45,6 +45,8 @@ gnuplot -e 'set terminal' 2>/dev/null | grep -q pngcairo && term="pngcairo"
 if [[ $term == pngcairo ]]; then termline="set terminal pngcairo size $((620 * n)),1100 enhanced font 'Sans,11'"
 else termline="set terminal png size $((620 * n)),1100 enhanced"; fi
 
+# the title line of panel $1 (row 1: surfaces, row 2: contours, the same titles)
+title_line() { echo "set title \"$(tr -d '"' < "$tmp/$1.title")\" noenhanced"; }
 {
   echo "$termline"
   echo "set output '$out.tmp.png'"
@@ -53,15 +55,13 @@ else termline="set terminal png size $((620 * n)),1100 enhanced"; fi
   echo "set palette rgbformulae 33,13,10"
   echo "set xlabel 'a (gradient dir.)'; set ylabel 'b (random dir., orthogonal)'"
   for ((i = 0; i < n; i++)); do
-    t="$(tr -d '"' < "$tmp/$i.title")"
-    echo "set title \"$t\" noenhanced"
+    title_line "$i"
     echo "unset view; set view 55,35; set pm3d; set surface; unset contour; set hidden3d; set zlabel 'loss' rotate"
     echo "splot '$tmp/$i.dat' using 1:2:3 with pm3d notitle"
     echo "unset hidden3d"
   done
   for ((i = 0; i < n; i++)); do
-    t="$(tr -d '"' < "$tmp/$i.title")"
-    echo "set title \"$t\" noenhanced"
+    title_line "$i"
     echo "set view map; set pm3d at b; unset surface; set contour base; set cntrparam levels incremental $zmin,($zmax-$zmin)/12.0,$zmax; unset zlabel"
     echo "splot '$tmp/$i.dat' using 1:2:3 with pm3d notitle, '$tmp/$i.dat' using 1:2:3 with lines lc rgb 'black' nosurface notitle"
     echo "unset contour; set surface"

@@ -198,7 +198,7 @@ int main(int argc, char** argv) {
         auto [backbone, rep] = ptp::torch::load_pretrained_encoder(cfg.model_dir, ptp::torch::load_options{.freeze = true, .strict = false, .device = device});
         (void)rep;
         const model_tokenizer tok(cfg.model_dir, static_cast<std::size_t>(cfg.max_length));
-        const std::int64_t prompt_tokens = cfg.prompt == "soft" || cfg.prompt == "ptuning" ? cfg.prefix_length : 0;
+        const std::int64_t prompt_tokens = prompt_slots(cfg);
         const input_encoder enc(tok, data.info, cfg.head, prompt_tokens, cfg.max_length);
         prompt_model model(backbone, cfg, data.info, enc.verbalizer_ids(), device);
         model.load(ck);

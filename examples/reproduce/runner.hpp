@@ -540,16 +540,10 @@ class prompt_model {
   void save(const fs::path& path) { ptp::torch::save_checkpoint(path, *checkpoint_module()); }
 
   /// Loads a checkpoint written by save() by a run of the same configuration; a mismatch
-  /// (another prompt, head, prefix length or backbone tuning) is an error naming the file.
-  void load(const fs::path& path) {
-    try {
-      ptp::torch::load_checkpoint(path, *checkpoint_module());
-    } catch (const c10::Error& e) {
-      throw std::runtime_error("checkpoint " + path.string() + " does not fit this run's configuration (prompt '" + cfg_.prompt +
-                               "', prefix length " + std::to_string(cfg_.prefix_length) + ", " +
-                               (cfg_.tune_backbone ? "tuned" : "frozen") + " backbone): " + e.what_without_backtrace());
-    }
-  }
+  /// (another prompt, head, prefix length or backbone tuning) is ptp::torch::load_checkpoint's
+  /// error naming the file and the tensor.
+  void load(const fs::path& path) { ptp::torch::load_checkpoint(path, *checkpoint_module()); }
+
   /// Trainable prompt/head parameters.
   [[nodiscard]] std::vector<at::Tensor> head_parameters() const { return parts_->parameters(); }
   /// Trainable backbone parameters (empty when frozen).
@@ -759,6 +753,12 @@ inline void replace_text(example& ex, head_kind head, const text_segment& seg, s
 
 }  // namespace detail
 
+/// Prompt slots inside the input: the shallow prompts (soft, P-tuning) fill them; a deep
+/// prefix needs none.
+inline std::int64_t prompt_slots(const run_config& cfg) {
+  return cfg.prompt == "soft" || cfg.prompt == "ptuning" ? cfg.prefix_length : 0;
+}
+
 /// The trained run, handed to run_with_step's `on_trained` hook after the best epoch is
 /// restored (ptp_landscape inspects the solution with it).
 struct trained_run {
@@ -784,8 +784,7 @@ inline run_result run_with_step(const run_config& cfg, const run_data& data, con
   auto [backbone, report] = ptp::torch::load_pretrained_encoder(cfg.model_dir, {.freeze = true, .strict = false, .device = device});
   (void)report;
   const model_tokenizer tok(cfg.model_dir, static_cast<std::size_t>(cfg.max_length));
-  // prompt slots inside cloze patterns: the shallow prompts fill them; a deep prefix needs none
-  const std::int64_t prompt_tokens = cfg.prompt == "soft" || cfg.prompt == "ptuning" ? cfg.prefix_length : 0;
+  const std::int64_t prompt_tokens = prompt_slots(cfg);
   const input_encoder enc(tok, data.info, cfg.head, prompt_tokens, cfg.max_length);
   const auto train = enc.all(data.train), select = enc.all(data.select), rep = enc.all(data.report);
 

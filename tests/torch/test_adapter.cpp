@@ -462,6 +462,10 @@ TEST_CASE("checkpoints: another shape, dtype or a missing tensor is an error tha
   ::torch::nn::Sequential more(::torch::nn::Linear(3, 4), ::torch::nn::Linear(4, 2));
   CHECK_THROWS_WITH(ptp::torch::load_checkpoint(path, *more), Catch::Contains("prompt.pt") && Catch::Contains("does not hold"));
 
+  std::ofstream(dir / "garbage.pt") << "not a checkpoint";
+  CHECK_THROWS_WITH(ptp::torch::load_checkpoint(dir / "garbage.pt", *saved),
+                    Catch::Contains("garbage.pt") && Catch::Contains("not a readable checkpoint"));
+
   ::torch::nn::Linear same(3, 4);
   ptp::torch::load_checkpoint(path, *same);
   CHECK(at::equal(same->weight, saved->weight));

@@ -238,8 +238,13 @@ inline void save_checkpoint(const std::filesystem::path& path, const ::torch::nn
 inline void load_checkpoint(const std::filesystem::path& path, ::torch::nn::Module& prompt, checkpoint_state& state) {
   if (!std::filesystem::exists(path)) throw std::runtime_error("ptp::torch::load_checkpoint: no file " + path.string());
   ::torch::serialize::InputArchive root, module_archive;
-  root.load_from(path.string());
-  root.read("prompt", module_archive);
+  try {
+    root.load_from(path.string());
+    root.read("prompt", module_archive);
+  } catch (const c10::Error& e) {
+    throw std::runtime_error("ptp::torch::load_checkpoint: " + path.string() + " is not a readable checkpoint: " +
+                             e.what_without_backtrace());
+  }
   {
     struct kept {
       std::string name;

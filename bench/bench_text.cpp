@@ -21,8 +21,10 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #ifndef PTP_BENCH_SHARED_DIR
@@ -122,6 +124,34 @@ void random_mask(benchmark::State& state) {
   report(state);
 }
 
+// The same masking as views: unmasked words are shared, not copied (Python's list does the
+// same); a new vector per text.
+void random_mask_views(benchmark::State& state) {
+  const auto& texts = corpus();
+  const ptp::text::random_mask mask{.rate = 0.15};
+  ptp::generator gen{.seed = 1};
+  for (auto _ : state)
+    for (const auto& t : texts) {
+      auto v = mask.views(t, gen, ptp::mode::train);
+      benchmark::DoNotOptimize(v.data());
+    }
+  report(state);
+}
+
+// views into one reused buffer (what a training loop does: no allocation per text).
+void random_mask_views_reused(benchmark::State& state) {
+  const auto& texts = corpus();
+  const ptp::text::random_mask mask{.rate = 0.15};
+  ptp::generator gen{.seed = 1};
+  std::vector<std::string_view> v;
+  for (auto _ : state)
+    for (const auto& t : texts) {
+      mask.views(t, gen, ptp::mode::train, v);
+      benchmark::DoNotOptimize(v.data());
+    }
+  report(state);
+}
+
 // Reference for token masking: copying every id sequence.
 void copy_tokens(benchmark::State& state) {
   const auto& seqs = token_corpus();
@@ -143,6 +173,35 @@ void random_mask_tokens(benchmark::State& state) {
       auto m = mask(s, gen, ptp::mode::train);
       benchmark::DoNotOptimize(m.ids.data());
     }
+  report(state);
+}
+
+// Token masking into one reused buffer: copy the ids in, mask in place.
+void random_mask_tokens_in_place(benchmark::State& state) {
+  const auto& seqs = token_corpus();
+  const ptp::text::random_mask mask{.rate = 0.15, .mask_id = 1 << 30};
+  ptp::generator gen{.seed = 1};
+  ptp::text::token_sequence buf;
+  for (auto _ : state)
+    for (const auto& s : seqs) {
+      buf.ids.assign(s.ids.begin(), s.ids.end());
+      mask.in_place(buf, gen, ptp::mode::train);
+      benchmark::DoNotOptimize(buf.ids.data());
+    }
+  report(state);
+}
+
+// The whole corpus as one batch (one vectorised draw for all texts), into reused buffers.
+void random_mask_tokens_batch(benchmark::State& state) {
+  const auto& seqs = token_corpus();
+  const ptp::text::random_mask mask{.rate = 0.15, .mask_id = 1 << 30};
+  ptp::generator gen{.seed = 1};
+  std::vector<ptp::text::token_sequence> batch(seqs.size());
+  for (auto _ : state) {
+    for (std::size_t j = 0; j < seqs.size(); ++j) batch[j].ids.assign(seqs[j].ids.begin(), seqs[j].ids.end());
+    mask.in_place(std::span{batch}, gen, ptp::mode::train);
+    benchmark::DoNotOptimize(batch.data());
+  }
   report(state);
 }
 
@@ -189,8 +248,12 @@ void wordnet_load(benchmark::State& state) {
 
 BENCHMARK(copy_words)->Unit(benchmark::kMillisecond);
 BENCHMARK(random_mask)->Unit(benchmark::kMillisecond);
+BENCHMARK(random_mask_views)->Unit(benchmark::kMillisecond);
+BENCHMARK(random_mask_views_reused)->Unit(benchmark::kMillisecond);
 BENCHMARK(copy_tokens)->Unit(benchmark::kMillisecond);
 BENCHMARK(random_mask_tokens)->Unit(benchmark::kMillisecond);
+BENCHMARK(random_mask_tokens_in_place)->Unit(benchmark::kMillisecond);
+BENCHMARK(random_mask_tokens_batch)->Unit(benchmark::kMillisecond);
 BENCHMARK(synonym_substitution)->Arg(10)->Arg(100)->Unit(benchmark::kMillisecond);
 BENCHMARK(synonym_substitution_memo)->Arg(10)->Arg(100)->Unit(benchmark::kMillisecond);
 BENCHMARK(wordnet_load)->Unit(benchmark::kMillisecond)->Iterations(3);

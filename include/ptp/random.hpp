@@ -9,9 +9,12 @@
 
 #include <array>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <numbers>
 #include <span>
+
+#include "ptp/philox_simd.hpp"
 
 namespace ptp {
 
@@ -36,6 +39,15 @@ namespace ptp {
   return (static_cast<double>(bits) + 0.5) * 0x1p-32;
 }
 
+/// The integer form of `uniform_open01(bits) < p`: it holds exactly when bits < threshold,
+/// with threshold = ⌈p·2^32 − 1/2⌉ clamped to [0, 2^32] (p·2^32 and the subtraction are
+/// exact in double). Lets a hot loop compare integers and still draw the same events.
+[[nodiscard]] inline std::uint64_t open01_threshold(double p) noexcept {
+  if (!(p > 0.0)) return 0;
+  if (p >= 1.0) return std::uint64_t{1} << 32;
+  return static_cast<std::uint64_t>(std::ceil(p * 0x1p32 - 0.5));
+}
+
 /// A seeded stream of random numbers: (seed, stream) name the sequence, offset is the
 /// position in it, counted in 128-bit blocks. Copying a generator copies its position.
 ///
@@ -56,6 +68,15 @@ struct generator {
     return philox4x32({static_cast<std::uint32_t>(index), static_cast<std::uint32_t>(index >> 32),
                        static_cast<std::uint32_t>(stream), static_cast<std::uint32_t>(stream >> 32)},
                       {static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32)});
+  }
+
+  /// The raw draws of `out.size()` consecutive positions starting at block `first`:
+  /// out[i] = block(first + i/4)[i%4]. Bit-identical to calling block() per position, but
+  /// 8 blocks at a time in SIMD registers where the CPU has AVX-512 or AVX2 (checked at run
+  /// time; ~10× faster than one block at a time). Does not advance.
+  void bits_at(std::uint64_t first, std::span<std::uint32_t> out) const noexcept {
+    detail::philox_bits(first, {static_cast<std::uint32_t>(stream), static_cast<std::uint32_t>(stream >> 32)},
+                        {static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32)}, out);
   }
 
   /// The next 32 random bits (uses one whole block, so scalar draws stay counter-aligned).

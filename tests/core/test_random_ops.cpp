@@ -76,6 +76,52 @@ TEST_CASE("generator: element i depends only on block offset + i/4", "[core][ran
   for (std::size_t i = 0; i < vf.size(); ++i) CHECK(vf[i] == static_cast<float>(vd[i]));
 }
 
+TEST_CASE("generator: bits_at equals block() on every SIMD path, at any offset and length", "[core][random]") {
+  // The vector kernels (AVX-512: 32 blocks per call, AVX2: 16) must reproduce the scalar
+  // Philox word for word, including tails and counters that carry into the high word.
+  const ptp::generator g{.seed = 0x9E3779B97F4A7C15ull, .stream = 0x0123456789ABCDEFull};
+  const int cpu = ptp::detail::philox_simd_level();
+  INFO("this CPU's SIMD level: " << cpu << " (2 = AVX-512, 1 = AVX2, 0 = scalar only)");
+#if defined(__x86_64__)
+  REQUIRE(cpu >= 1);  // every x86-64 machine this project runs on (CI included) has AVX2
+#endif
+  for (int level = 0; level <= cpu; ++level)
+    for (std::uint64_t first : {0ull, 3ull, 0xFFFFFFF0ull, 0xFFFFFFFFFFFFFFF8ull})
+      for (std::size_t n : {0, 1, 5, 31, 32, 33, 63, 64, 65, 127, 128, 129, 200, 1031}) {
+        std::vector<std::uint32_t> out(n, 0xDEADBEEFu);
+        ptp::detail::philox_bits(first, {static_cast<std::uint32_t>(g.stream), static_cast<std::uint32_t>(g.stream >> 32)},
+                                 {static_cast<std::uint32_t>(g.seed), static_cast<std::uint32_t>(g.seed >> 32)}, out,
+                                 level);
+        std::size_t wrong = 0;
+        for (std::size_t i = 0; i < n; ++i) wrong += out[i] != g.block(first + i / 4)[i % 4];
+        INFO("level " << level << ", first block " << first << ", n " << n);
+        CHECK(wrong == 0);
+      }
+  std::vector<std::uint32_t> via_generator(77);
+  g.bits_at(12, via_generator);
+  for (std::size_t i = 0; i < via_generator.size(); ++i) CHECK(via_generator[i] == g.block(12 + i / 4)[i % 4]);
+}
+
+TEST_CASE("open01_threshold: bits < threshold exactly when uniform_open01(bits) < p", "[core][random]") {
+  const std::uint32_t edges[] = {0u, 1u, 2u, 0x7FFFFFFFu, 0x80000000u, 0xFFFFFFFEu, 0xFFFFFFFFu};
+  for (double p : {0.0, 1e-300, 0x1p-33, 0x1p-32, 1e-9, 0.05, 0.15, 0.1 + 1e-17, 1.0 / 3.0, 0.5, 0.999999999, 1.0}) {
+    const std::uint64_t t = ptp::open01_threshold(p);
+    INFO("p = " << p << ", threshold " << t);
+    REQUIRE(t <= (std::uint64_t{1} << 32));
+    // around the threshold, and at the ends of the 32-bit range
+    for (std::int64_t d = -2; d <= 2; ++d) {
+      const std::int64_t b = static_cast<std::int64_t>(t) + d;
+      if (b < 0 || b > 0xFFFFFFFFll) continue;
+      const auto bits = static_cast<std::uint32_t>(b);
+      CHECK((bits < t) == (ptp::uniform_open01(bits) < p));
+    }
+    for (std::uint32_t bits : edges) CHECK((bits < t) == (ptp::uniform_open01(bits) < p));
+  }
+  CHECK(ptp::open01_threshold(0.5) == 0x80000000u);  // (b + ½)/2^32 < ½ ⇔ b < 2^31
+  CHECK(ptp::open01_threshold(1.0) == (std::uint64_t{1} << 32));
+  CHECK(ptp::open01_threshold(0.0) == 0);
+}
+
 TEST_CASE("generator: split gives independent streams and leaves the parent alone", "[core][random]") {
   ptp::generator g{.seed = 1234, .offset = 17};
   const ptp::generator g0 = g.split(0), g1 = g.split(1), again = g.split(0);

@@ -211,7 +211,7 @@ inline sweep_outcome run_sweep(const std::vector<sweep_job>& jobs, const std::st
     sweep::run_record rec{.task = job.task, .method = job.method, .config = job.cfg.identity(), .seed = job.seed};
     if (results && results->done(rec.run_key())) {
       ++o.skipped;
-      bar.advance();
+      bar.skip();
       continue;
     }
     if (stop_after && o.finished >= stop_after) {

@@ -74,6 +74,13 @@ class progress {
   /// Counts `n` more steps done.
   void advance(std::size_t n = 1) { update(done_ + n); }
 
+  /// Counts `n` steps found already done (a resumed sweep's finished runs): they fill the
+  /// bar but not the rate, so the ETA reflects the work actually being done. Not drawn.
+  void skip(std::size_t n = 1) {
+    done_ += n;
+    skipped_ += n;
+  }
+
   /// Sets the number of steps done.
   void update(std::size_t done) {
     done_ = done;
@@ -97,8 +104,10 @@ class progress {
 
   /// The status text for `done` steps after `elapsed` seconds (no bar, no label):
   /// "512/1024  50.0%  12.3 it/s  ETA 00:41" (the parts that are known).
+  /// With skipped steps the rate counts only the others: "… 40.0% (30 skipped)  0.5 run/s …".
   [[nodiscard]] std::string status(std::size_t done, double elapsed) const {
-    const double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0.0;
+    const std::size_t worked = done - std::min(done, skipped_);
+    const double rate = elapsed > 0 ? static_cast<double>(worked) / elapsed : 0.0;
     std::string s = std::to_string(done);
     char buf[96];
     if (total_ > 0) {
@@ -106,6 +115,7 @@ class progress {
       std::snprintf(buf, sizeof buf, "  %.1f%%", 100.0 * static_cast<double>(std::min(done, total_)) / static_cast<double>(total_));
       s += buf;
     }
+    if (skipped_ > 0) s.append(" (").append(std::to_string(skipped_)).append(" skipped)");
     std::snprintf(buf, sizeof buf, "  %.3g %s/s", rate, options_.unit.c_str());
     s += buf;
     if (total_ > 0) {
@@ -141,6 +151,7 @@ class progress {
   clock::time_point start_;
   clock::time_point last_draw_;
   std::size_t done_ = 0;
+  std::size_t skipped_ = 0;
   bool bar_ = false;
   bool finished_ = false;
 };

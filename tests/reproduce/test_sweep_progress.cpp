@@ -7,6 +7,7 @@
 #include "catch.hpp"
 #include "temp_dir.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -281,6 +282,21 @@ TEST_CASE("progress: durations, status text, lines off a terminal, bar on reques
   CHECK(contains(text, "run/s"));
   CHECK(contains(text, "ETA"));
   CHECK(text.back() == '\n');
+  std::fclose(f);
+
+  // a resumed sweep: skipped steps fill the count but not the rate (30 found done, then 2
+  // run in 10 s: 0.2 run/s, 43 left → 215 s), and are not drawn one by one
+  f = std::tmpfile();
+  REQUIRE(f != nullptr);
+  {
+    ptp::progress resumed("sweep", 75, {.style = ptp::progress_style::lines, .log_interval = 0.0, .unit = "run"}, f);
+    resumed.skip(30);
+    CHECK(resumed.done() == 30);
+    CHECK(resumed.status(32, 10.0) == "32/75  42.7% (30 skipped)  0.2 run/s  ETA 03:35");
+    CHECK(resumed.status(30, 0.001) == "30/75  40.0% (30 skipped)  0 run/s  ETA --:--");
+  }
+  text = read_back(f);
+  CHECK(std::count(text.begin(), text.end(), '\n') == 1);  // the final line only
   std::fclose(f);
 
   // unknown total: counts and rate only

@@ -192,17 +192,9 @@ int main(int argc, char** argv) {
       ptp::landscape::surface s;
       std::optional<run_result> res;
       if (!ck.empty() && fs::exists(ck)) {
-        at::set_num_threads(cfg.threads);
-        ::torch::manual_seed(cfg.seed);
-        const auto device = ptp::repro::detail::parse_device(cfg.device);
-        auto [backbone, rep] = ptp::torch::load_pretrained_encoder(cfg.model_dir, ptp::torch::load_options{.freeze = true, .strict = false, .device = device});
-        (void)rep;
-        const model_tokenizer tok(cfg.model_dir, static_cast<std::size_t>(cfg.max_length));
-        const std::int64_t prompt_tokens = prompt_slots(cfg);
-        const input_encoder enc(tok, data.info, cfg.head, prompt_tokens, cfg.max_length);
-        prompt_model model(backbone, cfg, data.info, enc.verbalizer_ids(), device);
-        model.load(ck);
-        trained_run tr{model, tok, enc, prompt_tokens, device};
+        run_model rm(cfg, data);  // assembled as the run that saved it was
+        rm.model.load(ck);
+        trained_run tr = rm.trained();
         s = analyse(tr, data, lc);
         std::printf("%s: loaded %s\n", method.c_str(), ck.string().c_str());
       } else {

@@ -770,25 +770,53 @@ struct trained_run {
 };
 using trained_hook = std::function<void(trained_run&)>;
 
+/// One run's model, assembled the same way for training (run_with_step) and for reloading a
+/// saved prompt (ptp_landscape): threads and torch seed set, the pretrained backbone loaded
+/// frozen, the tokenizer, the input encoder and the prompt model on `device`.
+struct run_model {
+  run_model(const run_config& cfg, const run_data& data)
+      : device(setup(cfg)),
+        tok(cfg.model_dir, static_cast<std::size_t>(cfg.max_length)),
+        prompt_tokens(prompt_slots(cfg)),
+        enc(tok, data.info, cfg.head, prompt_tokens, cfg.max_length),
+        model(ptp::torch::load_pretrained_encoder(cfg.model_dir, {.freeze = true, .strict = false, .device = device}).first,
+              cfg, data.info, enc.verbalizer_ids(), device) {}
+  run_model(const run_model&) = delete;
+  run_model& operator=(const run_model&) = delete;
+
+  /// The view ptp_landscape and the on_trained hook work with.
+  [[nodiscard]] trained_run trained() { return {model, tok, enc, prompt_tokens, device}; }
+
+  at::Device device;
+  model_tokenizer tok;
+  std::int64_t prompt_tokens;
+  input_encoder enc;
+  prompt_model model;
+
+ private:
+  static at::Device setup(const run_config& cfg) {
+    at::set_num_threads(cfg.threads);
+    ::torch::manual_seed(cfg.seed);
+    return detail::parse_device(cfg.device);
+  }
+};
+
 /// Trains and evaluates one run with an embedding-space step (`step`) and optionally a
 /// text-space method. See the file comment.
 inline run_result run_with_step(const run_config& cfg, const run_data& data, const step_function& step, text_method tm,
                                 const trained_hook& on_trained = {}) {
   const auto t0 = std::chrono::steady_clock::now();
-  at::set_num_threads(cfg.threads);
-  ::torch::manual_seed(cfg.seed);
-  const auto device = detail::parse_device(cfg.device);
   if (data.train.empty() || data.select.empty() || data.report.empty())
     throw std::invalid_argument("run: empty train, selection or report split");
 
-  auto [backbone, report] = ptp::torch::load_pretrained_encoder(cfg.model_dir, {.freeze = true, .strict = false, .device = device});
-  (void)report;
-  const model_tokenizer tok(cfg.model_dir, static_cast<std::size_t>(cfg.max_length));
-  const std::int64_t prompt_tokens = prompt_slots(cfg);
-  const input_encoder enc(tok, data.info, cfg.head, prompt_tokens, cfg.max_length);
+  run_model rm(cfg, data);
+  const auto device = rm.device;
+  const model_tokenizer& tok = rm.tok;
+  const std::int64_t prompt_tokens = rm.prompt_tokens;
+  const input_encoder& enc = rm.enc;
+  prompt_model& model = rm.model;
   const auto train = enc.all(data.train), select = enc.all(data.select), rep = enc.all(data.report);
 
-  prompt_model model(backbone, cfg, data.info, enc.verbalizer_ids(), device);
   auto params = model.head_parameters();
   std::vector<::torch::optim::OptimizerParamGroup> groups;
   groups.emplace_back(model.head_parameters(),
@@ -954,7 +982,7 @@ inline run_result run_with_step(const run_config& cfg, const run_data& data, con
   res.text_edits_per_example = edited_examples > 0 ? edits / edited_examples : 0.0;
   res.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (on_trained) {
-    trained_run tr{model, tok, enc, prompt_tokens, device};
+    trained_run tr = rm.trained();
     on_trained(tr);
   }
   return res;

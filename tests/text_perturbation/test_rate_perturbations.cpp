@@ -148,6 +148,30 @@ TEST_CASE("random_mask: a batch masked at once equals its sequences masked in tu
   CHECK(bad == before);
 }
 
+TEST_CASE("random_deletion and adjacent_swap follow the documented draw rule", "[text][deletion][swap]") {
+  // deletion: position i goes iff unlocked and uniform_at(…, i) < rate; swap: scanning left
+  // to right, pair (i, i+1) swaps iff both unlocked and uniform_at(…, i) < rate, then skips i+1.
+  for (std::size_t n : {2, 9, 64, 65, 203}) {
+    const auto s = make_tokens(n);
+    const ptp::generator start{.seed = 31 + n, .offset = 3};
+    auto u = [&](std::size_t i) { return detail::uniform_at(start, start.offset, i); };
+    ptp::generator g1 = start, g2 = start;
+    const auto del = random_deletion{.rate = 0.3}(s, g1, ptp::mode::train);
+    std::vector<std::int64_t> kept;
+    for (std::size_t i = 0; i < s.size(); ++i)
+      if (s.special[i] || !(u(i) < 0.3)) kept.push_back(s.ids[i]);
+    INFO("n " << n);
+    CHECK(del.ids == kept);
+    CHECK(g1.offset == start.offset + (s.size() + 3) / 4);
+    const auto sw = adjacent_swap{.rate = 0.3}(s, g2, ptp::mode::train);
+    auto expect = s.ids;
+    for (std::size_t i = 0; i + 1 < s.size(); ++i)
+      if (!s.special[i] && !s.special[i + 1] && u(i) < 0.3) std::swap(expect[i], expect[i + 1]), ++i;
+    CHECK(sw.ids == expect);
+    if (n >= 9) CHECK(sw.ids != s.ids);  // (with n = 2 one pair may well stay)
+  }
+}
+
 TEST_CASE("random_mask: views and in_place in eval mode are the identity", "[text][masking]") {
   const auto w = make_words(20);
   auto s = make_tokens(20);

@@ -223,6 +223,18 @@ namespace detail {
 /// Number of blocks uniform_at consumes for n positions.
 [[nodiscard]] constexpr std::uint64_t blocks_for(std::size_t n) noexcept { return (n + 3) / 4; }
 
+/// The raw draws of positions 0..n-1 under the uniform_at rule — uniform_open01(d[i]) ==
+/// uniform_at(gen, gen.offset, i), so `d[i] < ptp::open01_threshold(rate)` is the same
+/// event — all filled in one SIMD call; the generator advances past them (⌈n/4⌉ blocks).
+/// Thread-local scratch: valid until the next call on this thread.
+[[nodiscard]] inline std::span<const std::uint32_t> position_draws(std::size_t n, ptp::generator& gen) {
+  thread_local std::vector<std::uint32_t> bits;
+  bits.resize(n);
+  gen.bits_at(gen.offset, bits);
+  gen.offset += blocks_for(n);
+  return bits;
+}
+
 /// A uniform integer in [0, n) from two 32-bit lanes: the high 64 bits of the 128-bit
 /// product bits·n (multiply-shift, bias < 2^-32), computed portably from 32-bit halves.
 [[nodiscard]] constexpr std::uint64_t below_from(std::uint32_t hi, std::uint32_t lo, std::uint64_t n) noexcept {

@@ -65,7 +65,8 @@ struct random_deletion {
   template <class Locked>
   std::vector<bool> decide(std::size_t n, Locked locked, ptp::generator& gen) const {
     std::vector<bool> keep(n, true);
-    const std::uint64_t base = gen.offset;
+    const auto draws = detail::position_draws(n, gen);
+    const std::uint64_t threshold = ptp::open01_threshold(rate);
     std::size_t kept = 0, eligible = 0;
     for (std::size_t i = 0; i < n; ++i) {
       if (locked(i)) {
@@ -73,12 +74,11 @@ struct random_deletion {
         continue;
       }
       ++eligible;
-      if (detail::uniform_at(gen, base, i) < rate)
+      if (draws[i] < threshold)
         keep[i] = false;
       else
         ++kept;
     }
-    gen.offset += detail::blocks_for(n);
     if (kept == 0 && eligible > 0) {  // EDA: never return an empty sequence
       const std::uint64_t pick = gen.below(eligible);
       for (std::size_t i = 0, e = 0; i < n; ++i)

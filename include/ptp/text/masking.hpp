@@ -74,7 +74,7 @@ struct random_mask {
     }
     if (m == ptp::mode::eval || rate == 0.0) return;
     if (mask_id < 0) throw std::invalid_argument("random_mask: mask_id is not set (the model's mask-token id)");
-    const std::uint32_t* bits = draws(words, gen).data();
+    const std::uint32_t* bits = detail::position_draws(words, gen).data();
     const std::uint64_t threshold = ptp::open01_threshold(rate);
     for (auto& seq : batch) {
       const std::size_t n = seq.ids.size();
@@ -105,16 +105,6 @@ struct random_mask {
   }
 
  private:
-  // The raw 32-bit draws of `n` consecutive positions (one block per 4, SIMD-filled), and
-  // the generator advanced past them. Thread-local scratch: no allocation per call.
-  static std::span<const std::uint32_t> draws(std::size_t n, ptp::generator& gen) {
-    thread_local std::vector<std::uint32_t> bits;
-    bits.resize(n);
-    gen.bits_at(gen.offset, bits);
-    gen.offset += detail::blocks_for(n);
-    return bits;
-  }
-
   // ids[i] = mask_id where bits[i] < threshold, as arithmetic: a ~15 % random branch
   // mispredicts more than the rest of the loop costs, and this form vectorises (32-bit
   // compare; threshold 2^32, rate 1, masks everything). Compiled twice: for the build's own
@@ -166,7 +156,7 @@ struct random_mask {
 
   template <class Replace>
   void for_each_masked(std::size_t n, const std::vector<bool>& locked, ptp::generator& gen, Replace replace) const {
-    for_each_hit(n, locked, draws(n, gen).data(), ptp::open01_threshold(rate), replace);
+    for_each_hit(n, locked, detail::position_draws(n, gen).data(), ptp::open01_threshold(rate), replace);
   }
 };
 

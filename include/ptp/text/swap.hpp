@@ -50,15 +50,15 @@ struct adjacent_swap {
  private:
   template <class Locked, class Swap>
   void apply(std::size_t n, Locked locked, Swap swap, ptp::generator& gen) const {
-    const std::uint64_t base = gen.offset;
+    const auto draws = detail::position_draws(n, gen);
+    const std::uint64_t threshold = ptp::open01_threshold(rate);
     for (std::size_t i = 0; i + 1 < n; ++i) {
       if (locked(i) || locked(i + 1)) continue;
-      if (detail::uniform_at(gen, base, i) < rate) {
+      if (draws[i] < threshold) {
         swap(i);
         ++i;  // both positions moved: skip the pair (i+1, i+2)
       }
     }
-    gen.offset += detail::blocks_for(n);
   }
 };
 

@@ -205,6 +205,14 @@ inline sweep_outcome run_sweep(const std::vector<sweep_job>& jobs, const std::st
     results.emplace(p);
     if (results->torn()) std::fprintf(stderr, "%s: ignoring a torn last line (an interrupted append)\n", out.c_str());
   }
+  // The summary beside the results file, after every run and once at the end (so a sweep
+  // whose results file was completed elsewhere — merged, or finished by another process —
+  // still gets its table).
+  auto write_summary = [&] {
+    const fs::path p(out);
+    const auto stem = p.parent_path() / p.stem();
+    sweep::write_summary(score_records(results->records()), stem.string() + ".summary.md", stem.string() + ".summary.csv");
+  };
   std::map<std::string, run_data> cache;
   progress bar("sweep", jobs.size(), progress_options{.style = progress_style::lines, .log_interval = 0.0, .unit = "run"});
   for (const auto& job : jobs) {
@@ -237,9 +245,7 @@ inline sweep_outcome run_sweep(const std::vector<sweep_job>& jobs, const std::st
                  r.wall_seconds);
     if (results) {
       results->append(rec);
-      const fs::path p(out);
-      const auto stem = p.parent_path() / p.stem();
-      sweep::write_summary(score_records(results->records()), stem.string() + ".summary.md", stem.string() + ".summary.csv");
+      write_summary();
     } else {
       o.records.push_back(rec);
     }
@@ -247,7 +253,10 @@ inline sweep_outcome run_sweep(const std::vector<sweep_job>& jobs, const std::st
     bar.advance();
   }
   bar.finish();
-  if (results) o.records = results->records();
+  if (results) {
+    if (o.finished == 0 && !results->records().empty()) write_summary();  // else already current
+    o.records = results->records();
+  }
   o.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return o;
 }

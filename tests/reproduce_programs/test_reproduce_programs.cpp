@@ -7,6 +7,8 @@
 #include <cctype>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <set>
 #include <string>
@@ -129,6 +131,17 @@ TEST_CASE("runner: two seeds x two methods, interrupted and resumed, determinist
   CHECK(ptp::sweep::read_results(out).records.size() == 4);
   CHECK(fs::exists(tmp.path / "results.summary.md"));
   CHECK(fs::exists(tmp.path / "results.summary.csv"));
+  // a pass with nothing to run still writes the table (results completed by another process)
+  fs::remove(tmp.path / "results.summary.md");
+  fs::remove(tmp.path / "results.summary.csv");
+  CHECK(run_sweep(jobs, out, data_of).finished == 0);
+  REQUIRE(fs::exists(tmp.path / "results.summary.md"));
+  CHECK(fs::exists(tmp.path / "results.summary.csv"));
+  {
+    std::ifstream md(tmp.path / "results.summary.md");
+    const std::string table((std::istreambuf_iterator<char>(md)), std::istreambuf_iterator<char>());
+    CHECK(table.find("| tiny-WiC | ptp-adv | accuracy | 2 |") != std::string::npos);
+  }
 
   // determinism: the first recorded run again, same seed and threads → identical numbers
   const auto& r0 = records.front();

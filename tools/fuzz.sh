@@ -10,7 +10,10 @@
 # target, and exits non-zero if any target found a crash, hang, leak or out-of-memory.
 # Reproducers land in build-fuzz/run/<target>/artifacts/; replay one with
 #   build-fuzz/fuzz_<target> <file>
-# Environment: PTP_FUZZ_BUILD overrides build-fuzz/.
+# Environment: PTP_FUZZ_BUILD overrides build-fuzz/. PTP_FUZZ_RESUME=1 continues the last
+# run's evolved corpus in build-fuzz/run/<target>/ instead of starting from the seeds (a long
+# campaign in pieces); each piece is appended to build-fuzz/run/<target>/campaign.tsv and the
+# summary line adds the campaign's CPU seconds and executions so far.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${PTP_FUZZ_BUILD:-$here/build-fuzz}"
@@ -43,7 +46,16 @@ failed=()
 summary=()
 for t in "${targets[@]}"; do
   work="$build/run/$t"
-  rm -rf "$work"
+  resumed=0
+  if [[ ${PTP_FUZZ_RESUME:-0} == 1 && -d $work/corpus ]]; then
+    if [[ -n $(find "$work/artifacts" -type f 2>/dev/null) ]]; then
+      log "$t: the last run left reproducers in $work/artifacts; replay and fix them before resuming"
+      exit 1
+    fi
+    resumed=1
+  else
+    rm -rf "$work" # a fresh campaign: seeds only
+  fi
   mkdir -p "$work/corpus" "$work/artifacts" "$work/tmp"
   for src in "$here/fuzz/corpus/$t" "$here/fuzz/regressions/$t"; do
     [[ -d $src ]] && find "$src" -maxdepth 1 -type f -exec cp -t "$work/corpus" {} +
@@ -51,7 +63,8 @@ for t in "${targets[@]}"; do
   seeds=$(find "$work/corpus" -type f | wc -l)
   dict=()
   [[ -f $here/fuzz/$t.dict ]] && dict=("-dict=$here/fuzz/$t.dict")
-  log "$t: ${seconds}s from $seeds seed files"
+  if ((resumed)); then log "$t: ${seconds}s, resuming a corpus of $seeds files"; else log "$t: ${seconds}s from $seeds seed files"; fi
+  rm -f "$work/time.txt"
   set +e
   # -jobs=1: one fuzzing process (libFuzzer runs it as a child and logs to fuzz-0.log).
   timer=(); [[ -x /usr/bin/time ]] && timer=(/usr/bin/time -f '%e %U %S' -o "$work/time.txt")
@@ -75,8 +88,15 @@ for t in "${targets[@]}"; do
   kinds=$(grep -oE 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer): [a-zA-Z -]+|runtime error: .{0,80}|uncaught exception|deadly signal|fuzz finding: .{0,80}' "$out" | sort | uniq -c | sed 's/^ *//' | paste -sd ';' - || true)
   status=ok
   if ((rc != 0 || artifacts > 0)); then status=FAIL; failed+=("$t"); fi
-  line=$(printf '%-17s %-4s %-21s execs=%-10s cov=%-6s ft=%-6s corpus=%-12s findings=%s %s' "$t" "$status" "$times" \
-         "${execs:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "$artifacts" "${kinds:+($kinds)}")
+  # The campaign: one line per piece (UTC end, wall s, CPU s, executions, cov, ft, findings).
+  read -r wall_s cpu_s < <([[ -f $work/time.txt ]] && awk 'END { printf "%.0f %.0f\n", $1, $2 + $3 }' "$work/time.txt" || echo "? ?")
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$wall_s" "$cpu_s" "${execs:-?}" "${cov:-?}" "${ft:-?}" "$artifacts" >>"$work/campaign.tsv"
+  campaign=""
+  if ((resumed)); then
+    campaign=$(awk -F'\t' '{ n++; c += $3; e += $4 } END { printf "campaign: %d pieces, cpu=%.0fs execs=%.0f", n, c, e }' "$work/campaign.tsv")
+  fi
+  line=$(printf '%-17s %-4s %-21s execs=%-10s cov=%-6s ft=%-6s corpus=%-12s findings=%s %s%s' "$t" "$status" "$times" \
+         "${execs:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "$artifacts" "${kinds:+($kinds) }" "${campaign:+[$campaign]}")
   summary+=("$line")
   echo "$line"
   if [[ $status == FAIL ]]; then

@@ -84,12 +84,12 @@ for t in "${targets[@]}"; do
   corp=$(sed -nE 's/.* corp: ([^ ]+).*/\1/p' <<<"$last")
   artifacts=$(find "$work/artifacts" -type f | wc -l)
   # wall and CPU seconds (the CPU share tells how contended the machine was)
-  times=$([[ -f $work/time.txt ]] && awk 'END { printf "wall=%.0fs cpu=%.0fs", $1, $2 + $3 }' "$work/time.txt" || true)
+  read -r wall_s cpu_s < <([[ -f $work/time.txt ]] && awk 'END { printf "%.0f %.0f\n", $1, $2 + $3 }' "$work/time.txt" || echo "? ?")
+  times=""; [[ $wall_s != "?" ]] && times="wall=${wall_s}s cpu=${cpu_s}s"
   kinds=$(grep -oE 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer): [a-zA-Z -]+|runtime error: .{0,80}|uncaught exception|deadly signal|fuzz finding: .{0,80}' "$out" | sort | uniq -c | sed 's/^ *//' | paste -sd ';' - || true)
   status=ok
   if ((rc != 0 || artifacts > 0)); then status=FAIL; failed+=("$t"); fi
   # The campaign: one line per piece (UTC end, wall s, CPU s, executions, cov, ft, findings).
-  read -r wall_s cpu_s < <([[ -f $work/time.txt ]] && awk 'END { printf "%.0f %.0f\n", $1, $2 + $3 }' "$work/time.txt" || echo "? ?")
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$wall_s" "$cpu_s" "${execs:-?}" "${cov:-?}" "${ft:-?}" "$artifacts" >>"$work/campaign.tsv"
   campaign=""
   if ((resumed)); then

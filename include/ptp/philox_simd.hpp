@@ -13,12 +13,8 @@
 #include <cstdint>
 #include <span>
 
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__)) && \
-    !defined(__CUDACC__) && !defined(PTP_NO_SIMD)
-#define PTP_PHILOX_X86 1
-#include <immintrin.h>
-#endif
-#if defined(PTP_PHILOX_X86) && defined(__GNUC__) && !defined(__clang__)
+#include "ptp/simd.hpp"
+#if defined(PTP_X86_SIMD) && defined(__GNUC__) && !defined(__clang__)
 // GCC 12's own AVX-512 intrinsics trip -Wuninitialized when inlined into a target("avx512f")
 // function (their `__Y = __Y` placeholder operand; GCC PR 105593).
 #pragma GCC diagnostic push
@@ -48,7 +44,7 @@ inline void philox_bits_scalar(std::uint64_t first, philox_words stream, philox_
   }
 }
 
-#ifdef PTP_PHILOX_X86
+#ifdef PTP_X86_SIMD
 
 // Both vector paths keep each 32-bit Philox word in the low half of a 64-bit lane, where
 // mul_epu32 reads it; the high halves collect garbage that no later step reads.
@@ -173,24 +169,14 @@ struct avx2_kernel {
   }
 };
 
-/// Which path philox_bits takes on this CPU: 2 = AVX-512, 1 = AVX2, 0 = scalar.
-[[nodiscard]] inline int philox_simd_level() noexcept {
-  static const int level = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") ? 2
-                           : __builtin_cpu_supports("avx2")                                          ? 1
-                                                                                                      : 0;
-  return level;
-}
-
-#else
-[[nodiscard]] inline int philox_simd_level() noexcept { return 0; }
 #endif
 
 /// out[i] = philox4x32 block (first + i/4), word i%4 — on the widest path this CPU has.
 /// `level` (tests) forces a path no wider than the CPU's.
 inline void philox_bits(std::uint64_t first, philox_words stream, philox_words key, std::span<std::uint32_t> out,
                         int level = 2) noexcept {
-#ifdef PTP_PHILOX_X86
-  const int use = level < philox_simd_level() ? level : philox_simd_level();
+#ifdef PTP_X86_SIMD
+  const int use = level < simd_level() ? level : simd_level();
   // One block or less: the scalar function is as fast as a vector call.
   if (out.size() > 4 && use == 2) return philox_bits_vector<8, avx512_kernel>(first, stream, key, out);
   if (out.size() > 4 && use == 1) return philox_bits_vector<4, avx2_kernel>(first, stream, key, out);
@@ -203,6 +189,6 @@ inline void philox_bits(std::uint64_t first, philox_words stream, philox_words k
 }  // namespace detail
 }  // namespace ptp
 
-#if defined(PTP_PHILOX_X86) && defined(__GNUC__) && !defined(__clang__)
+#if defined(PTP_X86_SIMD) && defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif

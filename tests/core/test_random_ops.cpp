@@ -80,7 +80,7 @@ TEST_CASE("generator: bits_at equals block() on every SIMD path, at any offset a
   // The vector kernels (AVX-512: 32 blocks per call, AVX2: 16) must reproduce the scalar
   // Philox word for word, including tails and counters that carry into the high word.
   const ptp::generator g{.seed = 0x9E3779B97F4A7C15ull, .stream = 0x0123456789ABCDEFull};
-  const int cpu = ptp::detail::philox_simd_level();
+  const int cpu = ptp::detail::simd_level();
   INFO("this CPU's SIMD level: " << cpu << " (2 = AVX-512, 1 = AVX2, 0 = scalar only)");
 #if defined(__x86_64__)
   REQUIRE(cpu >= 1);  // every x86-64 machine this project runs on (CI included) has AVX2

@@ -11,6 +11,7 @@
 
 #include "ptp/mode.hpp"
 #include "ptp/random.hpp"
+#include "ptp/simd.hpp"
 #include "ptp/text/concepts.hpp"
 
 namespace ptp::text {
@@ -108,15 +109,15 @@ struct random_mask {
   // ids[i] = mask_id where bits[i] < threshold, as arithmetic: a ~15 % random branch
   // mispredicts more than the rest of the loop costs, and this form vectorises (32-bit
   // compare; threshold 2^32, rate 1, masks everything). Compiled twice: for the build's own
-  // instruction set and for AVX-512, taken where philox_bits found it (2× on this loop).
+  // instruction set and for AVX-512, taken where simd_level() finds it (2× on this loop).
   static void select_ids(std::int64_t* __restrict ids, const std::uint32_t* __restrict bits, std::size_t n,
                          std::uint64_t threshold, std::int64_t mask_id) noexcept {
     if (threshold > 0xFFFFFFFFu) {
       for (std::size_t i = 0; i < n; ++i) ids[i] = mask_id;
       return;
     }
-#ifdef PTP_PHILOX_X86
-    if (ptp::detail::philox_simd_level() == 2) return select_ids_avx512(ids, bits, n, static_cast<std::uint32_t>(threshold), mask_id);
+#ifdef PTP_X86_SIMD
+    if (ptp::detail::simd_level() == 2) return select_ids_avx512(ids, bits, n, static_cast<std::uint32_t>(threshold), mask_id);
 #endif
     select_ids_loop(ids, bits, n, static_cast<std::uint32_t>(threshold), mask_id);
   }
@@ -130,7 +131,7 @@ struct random_mask {
     }
   }
 
-#ifdef PTP_PHILOX_X86
+#ifdef PTP_X86_SIMD
   __attribute__((target("avx512f,avx512vl"))) static void select_ids_avx512(
       std::int64_t* __restrict ids, const std::uint32_t* __restrict bits, std::size_t n, std::uint32_t t,
       std::int64_t mask_id) noexcept {

@@ -342,14 +342,7 @@ inline std::vector<std::pair<std::string, std::string>> read_merges_txt(const st
 /// Reads vocab.json ({"token": id, ...}); errors name the file and the offending field.
 inline vocabulary read_vocab_json(const std::string& path) {
   const auto j = json_io::parse_file(path);
-  const auto r = json_io::root(j, path);
-  if (!j.is_object() || j.empty()) r.fail("expected a non-empty object token → id");
-  vocabulary v;
-  for (const auto& [token, id] : j.items()) {
-    if (!id.is_number_unsigned()) r.at(token).fail("expected a non-negative integer id");
-    v.insert(token, r.at(token).id());  // id(): at most vocabulary::max_id
-  }
-  return v;
+  return json_io::vocab_object(json_io::root(j, path));
 }
 
 /// Byte-level BPE from vocab.json + merges.txt. Special tokens: those of `specials` found
@@ -398,13 +391,7 @@ inline bpe_tokenizer load_bpe(const std::string& path, pipeline_options pipeline
   if (m.has("end_of_word_suffix") && !m.at("end_of_word_suffix").str().empty())
     m.at("end_of_word_suffix").fail("not supported with byte-level BPE");
   if (m.has("dropout")) m.at("dropout").fail("BPE dropout is not supported (non-deterministic)");
-  vocabulary v;
-  const auto vocab = m.at("vocab");
-  if (!vocab.value.is_object() || vocab.value.empty()) vocab.fail("expected a non-empty object token → id");
-  for (const auto& [token, id] : vocab.value.items()) {
-    if (!id.is_number_unsigned()) vocab.at(token).fail("expected a non-negative integer id");
-    v.insert(token, vocab.at(token).id());  // id(): at most vocabulary::max_id
-  }
+  vocabulary v = json_io::vocab_object(m.at("vocab"));
   std::vector<std::pair<std::string, std::string>> merges;
   const auto ms = m.at("merges");
   if (!ms.value.is_array()) ms.fail("expected an array");

@@ -95,6 +95,17 @@ struct node {
 /// Root node of a parsed file.
 inline node root(const json& j, const std::string& file) { return {j, file, ""}; }
 
+/// An object token → id: a WordPiece/BPE model's `vocab`, or a whole vocab.json.
+inline vocabulary vocab_object(const node& vocab) {
+  if (!vocab.value.is_object() || vocab.value.empty()) vocab.fail("expected a non-empty object token → id");
+  vocabulary v;
+  for (const auto& [token, id] : vocab.value.items()) {
+    if (!id.is_number_unsigned()) vocab.at(token).fail("expected a non-negative integer id");
+    v.insert(token, vocab.at(token).id());  // id(): at most vocabulary::max_id
+  }
+  return v;
+}
+
 /// The `added_tokens` array (normalized=true tokens are rejected: our pipelines match
 /// added tokens on raw text, which is what normalized=false means).
 inline added_vocabulary added_tokens(const node& r) {

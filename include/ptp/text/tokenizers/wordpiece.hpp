@@ -282,13 +282,7 @@ inline wordpiece_tokenizer load_wordpiece(const std::string& path, pipeline_opti
   }
   if (r.has("pre_tokenizer") && r.at("pre_tokenizer").at("type").str() != "BertPreTokenizer")
     r.at("pre_tokenizer").at("type").fail("only BertPreTokenizer is supported");
-  vocabulary v;
-  const auto vocab = m.at("vocab");
-  if (!vocab.value.is_object() || vocab.value.empty()) vocab.fail("expected a non-empty object token → id");
-  for (const auto& [token, id] : vocab.value.items()) {
-    if (!id.is_number_unsigned()) vocab.at(token).fail("expected a non-negative integer id");
-    v.insert(token, vocab.at(token).id());  // id(): at most vocabulary::max_id
-  }
+  vocabulary v = json_io::vocab_object(m.at("vocab"));
   return {wordpiece_model(std::move(v), std::move(o), path), json_io::added_tokens(r), json_io::post_processing(r),
           pipeline};
 }

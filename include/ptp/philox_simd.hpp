@@ -8,6 +8,7 @@
 // Every path returns the bits of ptp::philox4x32 exactly (tests/test_random.cpp).
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -176,7 +177,7 @@ struct avx2_kernel {
 inline void philox_bits(std::uint64_t first, philox_words stream, philox_words key, std::span<std::uint32_t> out,
                         int level = 2) noexcept {
 #ifdef PTP_X86_SIMD
-  const int use = level < simd_level() ? level : simd_level();
+  const int use = std::min(level, simd_level());
   // One block or less: the scalar function is as fast as a vector call.
   if (out.size() > 4 && use == 2) return philox_bits_vector<8, avx512_kernel>(first, stream, key, out);
   if (out.size() > 4 && use == 1) return philox_bits_vector<4, avx2_kernel>(first, stream, key, out);

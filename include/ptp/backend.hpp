@@ -444,7 +444,7 @@ void scale_blocks(T& t, std::span<const double> factors, granularity block) {
   }
 }
 
-/// δ ← δ / max(‖δ‖∞ per token, 1e-6): SMART's per-token normalisation (mt-dnn's default).
+/// δ ← δ / (‖δ‖∞ per token + floor): SMART's per-token normalisation (mt-dnn's default).
 template <class T>
 void normalize_per_token_linf(T& delta, double floor = 1e-6) {
   if constexpr (requires { backend<T>::normalize_per_token_linf(delta, floor); }) {

@@ -34,6 +34,12 @@ inline void require_finite(double loss, const std::string& term) {
   if (!std::isfinite(loss)) throw non_finite_error("ptp: non-finite loss in the " + term + " term (" + std::to_string(loss) + ")");
 }
 
+namespace detail {
+// A model whose forward passes draw random numbers (dropout) and can replay them.
+template <class F>
+concept has_random_state = requires(F& f) { f.restore_random_state(f.random_state()); };
+}  // namespace detail
+
 /// What a stage sees of one training step: the batch's embeddings and mask, the clean
 /// gradient, and gradient oracles at perturbed points. Every gradient it hands out is
 /// already masked (padding/special/prompt positions are zero), and is checked for
@@ -61,19 +67,36 @@ class step_context {
     return loss;
   }
 
-  /// symKL(p(e + δ) ‖ p(e).detach()) and its masked gradient in δ (SMART's ascent).
-  double kl_gradient(const T& delta, T& g, const std::string& term)
+  /// A divergence D(p(e + δ), p(e).detach()) and its masked gradient in δ (SMART's ascent).
+  /// `divergence(zq, zc, dzq)` returns D at the perturbed logits zq against the clean ones
+  /// and writes ∂D/∂zq into dzq (e.g. losses::stable_kl, or losses::sym_kl with one side).
+  template <class D>
+  double divergence_gradient(const T& delta, T& g, const std::string& term, D&& divergence)
     requires LogitModel<F, T>
   {
     const auto& zc = clean_logits();
     const T x = ops::add(e_, delta);
     const auto zq = f_.logits(x);
     detail::logits_t<F, T> dzq;
-    const double kl = losses::sym_kl(zq, zc, &dzq, static_cast<detail::logits_t<F, T>*>(nullptr));
+    const double v = divergence(zq, zc, dzq);
     f_.logits_backward(x, dzq, &g, 0.0);
     ++passes_;
-    finish_gradient(kl, g, term);
-    return kl;
+    finish_gradient(v, g, term);
+    return v;
+  }
+
+  /// The model's random state (dropout draws), where the model exposes one
+  /// (`random_state()` / `restore_random_state(s)`, e.g. ptp::torch::autograd_model); a
+  /// stage restores it before each of several passes that must see the same dropout masks
+  /// (FreeLB). Models without one are deterministic and need nothing.
+  auto random_state() {
+    if constexpr (detail::has_random_state<F>) return std::optional(f_.random_state());
+    else return std::optional<int>();
+  }
+  template <class S>
+  void restore_random_state(const std::optional<S>& s) {
+    if constexpr (detail::has_random_state<F>)
+      if (s) f_.restore_random_state(*s);
   }
 
   /// The clean logits, computed once per step.
@@ -116,6 +139,14 @@ template <class S>
 concept has_default_objective = requires { typename S::default_objective; };
 template <class S>
 concept stage_needs_logits = requires { requires S::needs_logits; };
+
+// The symKL gradient of the stage's reference (objective::consistency): the stage's
+// `consistency_gradient`, else the full gradient.
+template <class S>
+constexpr losses::kl_gradient reference_kl_gradient() {
+  if constexpr (requires { S::consistency_gradient; }) return S::consistency_gradient;
+  else return losses::kl_gradient::full;
+}
 
 }  // namespace detail
 
@@ -220,7 +251,8 @@ class regularizer_t {
     }
   }
 
-  // L = [CE(e)] + λ·symKL(p(e), p(e + δ)), gradient through both sides (R3F, SMART).
+  // L = [CE(e)] + λ·symKL(p(e), p(e + δ)); the symKL gradient through both sides (R3F) or
+  // with each direction's target detached (SMART), objective::consistency::gradient.
   template <class F, class Ctx>
   double consistency_loss(F& f, Ctx& ctx, generator& gen) const {
     using T = typename Ctx::tensor_type;
@@ -242,7 +274,8 @@ class regularizer_t {
     const T x = ops::add(e, *points.front().delta);
     const Z zq = f.logits(x);
     Z dzc, dzq;
-    const double kl = losses::sym_kl(zc, zq, &dzc, &dzq);
+    const auto how = objective_.gradient.value_or(detail::reference_kl_gradient<Embedding>());
+    const double kl = losses::sym_kl(zc, zq, &dzc, &dzq, how);
     require_finite(kl, "consistency (symmetric KL)");
     const double lam = objective_.weight;
     ops::scale(dzc, lam);

@@ -16,6 +16,9 @@ namespace ptp::embedding {
 /// (FreeLB's run_glue_freelb.py semantics: the L∞ variant divides by ‖g‖∞, not sign).
 /// The original script has no clean term; ptp's default objective adds it
 /// (objective::perturbed_only reproduces the original). K = 0 adds no perturbed term.
+/// The K passes see one dropout mask (`shared_dropout`, the reference's `dp_masks`, drawn in
+/// the first pass and fed back into the others): the model's random state is restored before
+/// each later pass (step_context::random_state; a model without one is deterministic).
 struct freelb {
   using embedding_stage_tag = void;
   int steps = 2;                      ///< K
@@ -24,6 +27,7 @@ struct freelb {
   init_kind init = init_kind::random;  ///< δ0
   double init_magnitude = 0.2;        ///< adv-init-mag
   norm_type norm = norm_type::l2;
+  bool shared_dropout = true;         ///< one dropout mask for the K passes (false: a fresh one each)
   static constexpr bool needs_clean_gradient = false;
   [[nodiscard]] std::size_t passes() const { return static_cast<std::size_t>(std::max(steps, 0)) + 1; }
 
@@ -39,7 +43,9 @@ struct freelb {
     const auto rule = norm == norm_type::l2 ? step_rule::l2 : step_rule::linf;
     const double w = 1.0 / steps;
     T g = ops::zeros_like(e);
+    const auto masks = shared_dropout ? ctx.random_state() : decltype(ctx.random_state()){};
     for (int k = 0; k < steps; ++k) {
+      if (k > 0) ctx.restore_random_state(masks);
       const double loss = ctx.task_gradient(delta, ctx.perturbed_weight() * w, g, "FreeLB pass " + std::to_string(k));
       out.push_back({std::nullopt, w, loss});
       if (k + 1 < steps) ops::ascent_step(delta, g, step_size, rule, granularity::example, epsilon, norm);

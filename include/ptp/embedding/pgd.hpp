@@ -16,6 +16,8 @@ namespace ptp::embedding {
 /// per-example L2 ball or clamps (L∞); ε = 0 is unbounded; K = 0 returns δ0.
 /// With a zero start the first ascent gradient is the clean pass's own, so a step costs
 /// K + 1 passes (K + 2 with a random start).
+/// Random start: U(−ε, ε)·mask for L∞ (PAPER.md §3, as torchattacks' PGD; `init_magnitude`
+/// only when ε = 0, unbounded); for L2 FreeLB's U(−1, 1)·mask·init_magnitude/√(L·d), then Π_ε.
 /// @code
 ///   ptp::embedding::pgd{.steps = 3, .step_size = 0.03, .epsilon = 0.3, .norm = ptp::norm_type::l2}
 /// @endcode
@@ -26,7 +28,7 @@ struct pgd {
   double step_size = 0.03;          ///< α
   double epsilon = 0.3;             ///< ε (0: unbounded)
   init_kind init = init_kind::zero;  ///< δ0
-  double init_magnitude = 0.2;      ///< scale of the random start
+  double init_magnitude = 0.2;      ///< scale of the L2 random start (L∞: ε, see above)
   norm_type norm = norm_type::l2;   ///< ball and step geometry
   static constexpr bool needs_clean_gradient = true;
   [[nodiscard]] std::size_t passes() const {
@@ -38,7 +40,8 @@ struct pgd {
     using T = typename Ctx::tensor_type;
     if (steps < 0) throw std::invalid_argument("ptp::embedding::pgd: steps = " + std::to_string(steps) + " < 0");
     const auto& e = ctx.embeddings();
-    T delta = init == init_kind::zero ? ops::zeros_like(e) : random_start(e, ctx.mask(), gen, init_magnitude, norm);
+    const double start = norm == norm_type::linf && epsilon > 0 ? epsilon : init_magnitude;
+    T delta = init == init_kind::zero ? ops::zeros_like(e) : random_start(e, ctx.mask(), gen, start, norm);
     if (init == init_kind::random) ops::project(delta, epsilon, norm, granularity::example);
     const auto rule = norm == norm_type::l2 ? step_rule::l2 : step_rule::sign;
     T g = ops::zeros_like(e);

@@ -15,6 +15,7 @@ namespace ptp::embedding {
 struct r3f {
   using embedding_stage_tag = void;
   using default_objective = objective::consistency;
+  static constexpr losses::kl_gradient consistency_gradient = losses::kl_gradient::full;  // fairseq: no detach
   enum class noise_kind { uniform, normal };
   double epsilon = 1e-5;
   noise_kind noise = noise_kind::uniform;

@@ -83,15 +83,16 @@ struct a2t_edit {
 struct a2t_result {
   words perturbed{};               ///< the text after the edits (same length, flags kept)
   std::vector<a2t_edit> edits{};   ///< in the order they were made (descending importance)
-  std::vector<double> importance{};///< per word: Σ over its sub-tokens of ‖g_t‖
+  std::vector<double> importance{};///< per word: ‖mean over its sub-tokens of g_t‖₁ (by default)
   std::size_t budget = 0;          ///< max(⌈max_rate · #words⌉, min_words), capped at #words
 };
 
 /// The A2T attack's options and entry point.
 ///
-/// For each word i, importance(i) = Σ_{t ∈ alignment[i]} ‖g_t‖ (L2 by default, L1 with
-/// `l1_importance`) — the gradient of the loss at the word's sub-token embeddings (PAPER.md
-/// §4: a word's importance is the sum over its sub-word tokens). Words are visited by
+/// For each word i, importance(i) = ‖mean_{t ∈ alignment[i]} g_t‖₁ — the gradient of the
+/// loss at the word's sub-token embeddings, averaged over them, then its L1 norm (TextAttack
+/// greedy_word_swap_wir.py, `wir_method="gradient"`; PAPER.md §4); `importance =
+/// sum_of_l2` gives Σ_t ‖g_t‖₂ (ptp ≤ c3d0c11), `sum_of_l1` Σ_t ‖g_t‖₁. Words are visited by
 /// descending importance (ties: lower index first); a word is eligible when it is not
 /// protected, not a stop word (stopwords.hpp, NLTK's English list), has a non-empty core
 /// after stripping punctuation, is known to the tagger, and is representable by `lookup`.
@@ -106,7 +107,9 @@ struct a2t_result {
 /// The best-scoring kept candidate is tried first; with a sentence encoder, a candidate is
 /// accepted only if cos(encoder(original), encoder(text with the swap and earlier edits))
 /// ≥ min_sentence_cosine (0.9), else the next one is tried. A word is changed at most once,
-/// and at most `budget` words are changed (A2T's MaxModificationRate: 10 %, at least 1).
+/// and at most `budget` words are changed: max(⌈0.1·n⌉, 4) capped at n (A2T's
+/// `MaxModificationRate(max_rate=0.1, min_threshold=4)`, a2t_yoo_2021.py), so a 12-word text
+/// may change 4. Candidates per word: 20 (A2T's `WordSwapEmbedding(max_candidates=20)`).
 /// In mode::eval the text is returned unchanged with no edits (importance still computed).
 ///
 /// Inputs: `token_gradients` is tokens × dim row-major (∂loss/∂embedding of each input
@@ -120,13 +123,19 @@ struct a2t_result {
 ///   for (auto& e : r.edits) std::cout << e.before << " → " << e.after << '\n';
 /// @endcode
 struct a2t {
+  /// How a word's importance comes from its sub-tokens' gradients g_t.
+  enum class word_importance {
+    mean_l1,    ///< ‖mean_t g_t‖₁ (TextAttack)
+    sum_of_l2,  ///< Σ_t ‖g_t‖₂
+    sum_of_l1,  ///< Σ_t ‖g_t‖₁
+  };
   double max_rate = 0.1;               ///< at most ⌈max_rate · #words⌉ words changed …
-  std::size_t min_words = 1;           ///< … but at least this many may be
+  std::size_t min_words = 4;           ///< … but up to this many may be (TextAttack's min_threshold)
   double min_embedding_cosine = 0.8;   ///< candidate-embedding cosine threshold
   double min_sentence_cosine = 0.9;    ///< sentence-encoder cosine threshold (if an encoder is given)
-  std::size_t max_candidates = 50;     ///< candidates asked from the source per word (0: all)
+  std::size_t max_candidates = 20;     ///< candidates asked from the source per word (0: all)
   bool require_gain = true;            ///< only swaps with a positive HotFlip score
-  bool l1_importance = false;          ///< importance by ‖g‖₁ instead of ‖g‖₂
+  word_importance importance = word_importance::mean_l1;  ///< the visiting order's key
 
   /// The modification budget for a text of n words.
   [[nodiscard]] std::size_t budget(std::size_t n) const noexcept {
@@ -152,7 +161,9 @@ struct a2t {
     const std::size_t tokens = token_gradients.size() / dim;
 
     a2t_result out{.perturbed = text, .edits = {}, .importance = std::vector<double>(n, 0.0), .budget = budget(n)};
-    for (std::size_t i = 0; i < n; ++i)
+    std::vector<double> mean(dim);
+    for (std::size_t i = 0; i < n; ++i) {
+      std::fill(mean.begin(), mean.end(), 0.0);
       for (std::size_t t : alignment[i]) {
         if (t >= tokens)
           throw std::out_of_range("a2t: word " + std::to_string(i) + " aligned to token " + std::to_string(t) +
@@ -160,10 +171,14 @@ struct a2t {
         double s = 0;
         for (std::size_t d = 0; d < dim; ++d) {
           const double g = static_cast<double>(token_gradients[t * dim + d]);
-          s += l1_importance ? std::abs(g) : g * g;
+          mean[d] += g / static_cast<double>(alignment[i].size());
+          s += importance == word_importance::sum_of_l2 ? g * g : std::abs(g);
         }
-        out.importance[i] += l1_importance ? s : std::sqrt(s);
+        if (importance != word_importance::mean_l1) out.importance[i] += importance == word_importance::sum_of_l2 ? std::sqrt(s) : s;
       }
+      if (importance == word_importance::mean_l1)
+        for (double v : mean) out.importance[i] += std::abs(v);
+    }
     if (m == ptp::mode::eval || n == 0) return out;
 
     std::vector<std::size_t> order(n);

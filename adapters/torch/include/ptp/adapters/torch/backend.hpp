@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "ptp/backend.hpp"
+#include "ptp/losses.hpp"
 #include "ptp/random.hpp"
 
 namespace ptp {
@@ -297,8 +298,10 @@ struct backend<at::Tensor> {
     return loss.item<double>();
   }
 
-  /// Mean symmetric KL (1/B) Σ_b Σ_j (p − q)(log p − log q) and its gradients.
-  static double sym_kl(const tensor& zp0, const tensor& zq0, tensor* dzp, tensor* dzq) {
+  /// Mean symmetric KL (1/B) Σ_b Σ_j (p − q)(log p − log q) and its gradients (full, or
+  /// each direction's target detached: losses::kl_gradient).
+  static double sym_kl(const tensor& zp0, const tensor& zq0, tensor* dzp, tensor* dzq,
+                       losses::kl_gradient how = losses::kl_gradient::full) {
     ops::require_same_shape(zp0, zq0, "ptp::losses::sym_kl");
     ptp::torch::detail::require_logits(zp0, "ptp::losses::sym_kl");
     ::torch::NoGradGuard ng;
@@ -308,9 +311,25 @@ struct backend<at::Tensor> {
     const auto lp = at::log_softmax(zp, 1), lq = at::log_softmax(zq, 1);
     const auto p = lp.exp(), q = lq.exp(), d = lp - lq;
     const auto loss = ((p - q) * d).sum() / B;
-    if (dzp) *dzp = ((p * (d - (p * d).sum(1, true)) + (p - q)) / B).to(zp0.scalar_type());
-    if (dzq) *dzq = ((q * ((q * d).sum(1, true) - d) + (q - p)) / B).to(zq0.scalar_type());
+    const bool full = how == losses::kl_gradient::full;
+    if (dzp) *dzp = ((full ? p * (d - (p * d).sum(1, true)) + (p - q) : p - q) / B).to(zp0.scalar_type());
+    if (dzq) *dzq = ((full ? q * ((q * d).sum(1, true) - d) + (q - p) : q - p) / B).to(zq0.scalar_type());
     return loss.item<double>();
+  }
+
+  /// mt-dnn's stable_kl (losses.hpp): 2 Σ p (r(p) − r(y)), r detached, summed or mean.
+  static double stable_kl(const tensor& z0, const tensor& y0, tensor* dz, bool mean, double epsilon) {
+    ops::require_same_shape(z0, y0, "ptp::losses::stable_kl");
+    ptp::torch::detail::require_logits(z0, "ptp::losses::stable_kl");
+    ::torch::NoGradGuard ng;
+    const auto z = ptp::torch::detail::loss_dtype(z0.detach());
+    const auto p = at::softmax(z, 1), y = at::softmax(ptp::torch::detail::loss_dtype(y0.detach()), 1);
+    const auto r = [epsilon](const at::Tensor& x) { return -(1.0 / (x + epsilon) - 1.0 + epsilon).log(); };
+    const auto c = r(p) - r(y);
+    const double scale = mean ? 1.0 / static_cast<double>(z.size(0)) : 1.0;
+    const auto s = (p * c).sum(1, true);
+    if (dz) *dz = (2.0 * scale * p * (c - s)).to(z0.scalar_type());
+    return 2.0 * scale * s.sum().item<double>();
   }
 
  private:

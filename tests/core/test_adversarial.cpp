@@ -1,6 +1,8 @@
 // The gradient-based stages against closed forms (FGM/PGD on a linear loss) and against an
 // independent re-implementation of their update rules (PGD, FreeLB, SMART on the tanh model).
 #include <cmath>
+#include <tuple>
+#include <type_traits>
 #include <vector>
 
 #include "catch.hpp"
@@ -332,30 +334,68 @@ TEMPLATE_LIST_TEST_CASE("FreeLB: θ's gradient is clean + λ·(1/K)·Σ_k ∇θ 
     }
 }
 
-// ---- SMART --------------------------------------------------------------------------------
+// ---- SMART, from mt-dnn's formulas ---------------------------------------------------------
 
-TEMPLATE_LIST_TEST_CASE("SMART: delta by mt-dnn's rule; loss = CE + λ·symKL; θ-gradient = finite differences",
-                        "[core][adversarial][smart]", double_backends) {
-  using T3 = typename TestType::T3;
-  using T2 = typename TestType::T2;
-  problem<TestType> pb;
+namespace {
+
+// mt-dnn loss.py `stable_kl(logit, target, reduce=False)`, restated: p = softmax(z),
+// y = softmax(target), r(x) = −log(1/(x + 1e-6) − 1 + 1e-6) detached,
+// value 2 Σ_b Σ_j p (r(p) − r(y)), summed over the batch. Its gradient in z is taken here by
+// central differences with r held at the base point (the detach), not by a closed form.
+template <class T2>
+std::vector<double> stable_kl_sum_grad(const T2& z, const T2& target) {
+  const auto s = ptp::ops::shape(z);
+  const std::size_t B = s[0], C = s[1];
+  const auto softmax_row = [&](const std::vector<double>& v) {
+    double m = -1e300, t = 0;
+    for (double x : v) m = std::max(m, x);
+    std::vector<double> out(v.size());
+    for (std::size_t j = 0; j < v.size(); ++j) t += out[j] = std::exp(v[j] - m);
+    for (auto& x : out) x /= t;
+    return out;
+  };
+  const auto r = [](double x) { return -std::log(1.0 / (x + 1e-6) - 1.0 + 1e-6); };
+  std::vector<double> grad(B * C);
+  for (std::size_t b = 0; b < B; ++b) {
+    std::vector<double> zb(C), yb(C);
+    for (std::size_t j = 0; j < C; ++j) zb[j] = raw(z)[b * C + j], yb[j] = raw(target)[b * C + j];
+    const auto p0 = softmax_row(zb), y = softmax_row(yb);
+    std::vector<double> c(C);
+    for (std::size_t j = 0; j < C; ++j) c[j] = r(p0[j]) - r(y[j]);  // detached
+    const auto value = [&](const std::vector<double>& v) {
+      const auto p = softmax_row(v);
+      double t = 0;
+      for (std::size_t j = 0; j < C; ++j) t += 2 * p[j] * c[j];
+      return t;
+    };
+    const double h = 1e-6;
+    for (std::size_t j = 0; j < C; ++j) {
+      auto up = zb, dn = zb;
+      up[j] += h, dn[j] -= h;
+      grad[b * C + j] = (value(up) - value(dn)) / (2 * h);  // summed over the batch: no 1/B
+    }
+  }
+  return grad;
+}
+
+// One SMART δ by mt-dnn SmartPerturbation.forward (perturbation.py): δ0 = noise·mask; K times
+// g = ∂D/∂δ, δ ← (δ + η g) / (max_j |δ + η g| per token + 1e-6); dz(zq, zc) gives ∂D/∂zq.
+template <class Pb, class Dz>
+std::vector<double> smart_delta_by_rule(Pb& pb, ptp::generator gen, double sigma, double eta, int K, Dz&& dz) {
+  using T3 = std::remove_cvref_t<decltype(pb.e)>;
+  using T2 = std::remove_cvref_t<decltype(pb.mask)>;
   const std::size_t d = pb.d;
-  const double lam = 0.8, eta = 0.05, sigma = 0.02;
-  const int K = 2;
-  const ptp::generator gen0{.seed = 5};
-
-  // δ by the rule: δ0 ~ N(0, σ²)·mask; δ ← (δ + η·∇_δ symKL(p(e+δ) ‖ p(e).detach())) / (‖·‖∞,token + 1e-6)
-  ptp::generator g2 = gen0;
   std::vector<double> delta(numel(pb.e));
-  g2.fill_normal(std::span{delta}, 0.0, sigma);
+  gen.fill_normal(std::span{delta}, 0.0, sigma);
   for (std::size_t k = 0; k < delta.size(); ++k)
     if (raw(pb.mask)[k / d] == 0) delta[k] = 0;
   const T2 zc = pb.f.logits(pb.e);
   for (int s = 0; s < K; ++s) {
     const T3 x = plus(pb.e, delta);
     const T2 zq = pb.f.logits(x);
-    T2 dzq;
-    (void)ptp::losses::sym_kl(zq, zc, &dzq, static_cast<T2*>(nullptr));
+    const std::vector<double> gz = dz(zq, zc);
+    T2 dzq = ptp::ops::zeros_like(zq);
+    for (std::size_t i = 0; i < gz.size(); ++i) raw(dzq)[i] = gz[i];
     T3 g = ptp::ops::zeros_like(x);
     pb.f.logits_backward(x, dzq, &g, 0.0);
     for (std::size_t tok = 0; tok < delta.size() / d; ++tok) {
@@ -369,37 +409,156 @@ TEMPLATE_LIST_TEST_CASE("SMART: delta by mt-dnn's rule; loss = CE + λ·symKL; �
         delta[tok * d + j] = raw(pb.mask)[tok] != 0 ? delta[tok * d + j] / (m + 1e-6) : 0.0;
     }
   }
-  const T3 xw = plus(pb.e, delta);
+  return delta;
+}
 
-  pb.model.prompt.zero_grad();
-  recording<decltype(pb.f), T3> rec(pb.f);
-  ptp::generator gen = gen0;
-  const auto reg = ptp::regularizer(ptp::embedding::smart{.steps = K, .step_size = eta, .sigma = sigma},
-                                    ptp::objective::consistency{.weight = lam});
-  const auto [loss, passes] = reg.loss_and_passes(rec, pb.e, pb.mask, gen);
-  CHECK(passes == std::size_t(K) + 2);
-  const auto zs = rec.inputs(decltype(rec)::kind::logits);
-  REQUIRE(zs.size() == std::size_t(K) + 2);  // clean, K ascents, final
-  const T3& x = zs.back();
-  for (std::size_t i = 0; i < numel(x); ++i) CHECK(raw(x)[i] == Approx(raw(xw)[i]).margin(1e-12));
+}  // namespace
 
-  // The objective at fixed x (δ is a constant for θ's gradient).
-  auto objective = [&] {
-    const T2 a = pb.model.logits(pb.e), b = pb.model.logits(x);
-    return ptp::losses::cross_entropy(a, pb.y) + lam * ptp::losses::sym_kl(a, b);
+TEMPLATE_LIST_TEST_CASE("SMART: δ by mt-dnn's rule (stable_kl summed over the batch); θ-gradient = SymKlCriterion's",
+                        "[core][adversarial][smart]", double_backends) {
+  using T3 = typename TestType::T3;
+  using T2 = typename TestType::T2;
+  problem<TestType> pb;
+  const double lam = 0.8, eta = 0.05, sigma = 0.02;
+  const int K = 2;
+  const ptp::generator gen0{.seed = 5};
+  const std::size_t B = pb.len.size();
+
+  const auto run = [&](const ptp::embedding::smart& stage, const ptp::objective::consistency& obj) {
+    pb.model.prompt.zero_grad();
+    recording<decltype(pb.f), T3> rec(pb.f);
+    ptp::generator gen = gen0;
+    const auto [loss, passes] = ptp::regularizer(stage, obj).loss_and_passes(rec, pb.e, pb.mask, gen);
+    CHECK(passes == std::size_t(K) + 2);
+    const auto zs = rec.inputs(decltype(rec)::kind::logits);
+    REQUIRE(zs.size() == std::size_t(K) + 2);  // clean, K ascents, final
+    return std::tuple{loss, ptp::ops::copy(zs.back()), to_vector(pb.model.prompt.gradient())};
   };
-  CHECK(loss == Approx(objective()).epsilon(1e-12));
-  const auto grad = to_vector(pb.model.prompt.gradient());
-  auto& th = pb.model.prompt.parameters();
-  const double h = 1e-6;
-  for (std::size_t i = 0; i < numel(th); ++i) {
-    const double t0 = raw(th)[i];
-    raw(th)[i] = t0 + h;
-    const double up = objective();
-    raw(th)[i] = t0 - h;
-    const double dn = objective();
-    raw(th)[i] = t0;
-    CHECK(grad[i] == Approx((up - dn) / (2 * h)).margin(1e-8));
+  const auto check_delta = [&](const T3& x, const std::vector<double>& want, double margin) {
+    double moved = 0;
+    for (std::size_t i = 0; i < numel(x); ++i) {
+      CHECK(raw(x)[i] - raw(pb.e)[i] == Approx(want[i]).margin(margin));
+      moved = std::max(moved, std::abs(want[i]));
+    }
+    CHECK(moved > 0.5);  // the per-token normalisation makes δ of order 1
+  };
+
+  // θ-gradient by central differences of a function whose KL targets are frozen at θ0:
+  //   mt-dnn SymKlCriterion(input = clean, target = adv) = KL(q0 ‖ p(θ)) + KL(p0 ‖ q(θ)),
+  //   each F.kl_div(log_softmax(side), softmax(other.detach()), batchmean).
+  const auto fd_grad = [&](const T3& x, auto&& objective) {
+    auto& th = pb.model.prompt.parameters();
+    std::vector<double> out(numel(th));
+    const double h = 1e-6;
+    for (std::size_t i = 0; i < numel(th); ++i) {
+      const double t0 = raw(th)[i];
+      raw(th)[i] = t0 + h;
+      const double up = objective(x);
+      raw(th)[i] = t0 - h;
+      const double dn = objective(x);
+      raw(th)[i] = t0;
+      out[i] = (up - dn) / (2 * h);
+    }
+    return out;
+  };
+  const auto log_softmax = [](const T2& z, std::size_t b) {
+    const std::size_t C = ptp::ops::shape(z)[1];
+    double m = -1e300, t = 0;
+    for (std::size_t j = 0; j < C; ++j) m = std::max(m, double(raw(z)[b * C + j]));
+    for (std::size_t j = 0; j < C; ++j) t += std::exp(raw(z)[b * C + j] - m);
+    std::vector<double> out(C);
+    for (std::size_t j = 0; j < C; ++j) out[j] = raw(z)[b * C + j] - m - std::log(t);
+    return out;
+  };
+  // Σ_b KL(softmax(target_b) ‖ softmax(z_b)) / B, target frozen
+  const auto kl_to = [&](const T2& frozen, const T2& z) {
+    double t = 0;
+    for (std::size_t b = 0; b < B; ++b) {
+      const auto lf = log_softmax(frozen, b), lz = log_softmax(z, b);
+      for (std::size_t j = 0; j < lf.size(); ++j) t += std::exp(lf[j]) * (lf[j] - lz[j]);
+    }
+    return t / double(B);
+  };
+
+  SECTION("defaults: mt-dnn's ascent and SymKlCriterion's detached-target gradient") {
+    const auto want = smart_delta_by_rule(pb, gen0, sigma, eta, K, [](const T2& zq, const T2& zc) { return stable_kl_sum_grad(zq, zc); });
+    const auto [loss, x, grad] = run(ptp::embedding::smart{.steps = K, .step_size = eta, .sigma = sigma},
+                                     ptp::objective::consistency{.weight = lam});
+    check_delta(x, want, 1e-7);  // finite-difference ascent gradient in the rule
+    const T2 p0 = pb.model.logits(pb.e), q0 = pb.model.logits(x);
+    const auto detached = [&](const T3& xx) {
+      const T2 a = pb.model.logits(pb.e), b = pb.model.logits(xx);
+      return ptp::losses::cross_entropy(a, pb.y) + lam * (kl_to(q0, a) + kl_to(p0, b));
+    };
+    CHECK(loss == Approx(detached(x)).epsilon(1e-12));  // same value as the full symKL
+    const auto want_grad = fd_grad(x, detached);
+    for (std::size_t i = 0; i < grad.size(); ++i) CHECK(grad[i] == Approx(want_grad[i]).margin(1e-8));
+    CHECK(max_abs(pb.model.prompt.gradient()) > 1e-3);
   }
-  CHECK(max_abs(pb.model.prompt.gradient()) > 1e-3);  // non-trivial
+  SECTION("options: symKL ascent averaged over the batch, full-gradient final term (ptp ≤ c3d0c11)") {
+    const auto want = smart_delta_by_rule(pb, gen0, sigma, eta, K, [](const T2& zq, const T2& zc) {
+      T2 dzq;
+      (void)ptp::losses::sym_kl(zq, zc, &dzq, static_cast<T2*>(nullptr));
+      return to_vector(dzq);
+    });
+    using A = ptp::embedding::smart::ascent_loss;
+    const auto [loss, x, grad] =
+        run(ptp::embedding::smart{.steps = K, .step_size = eta, .sigma = sigma, .ascent = A::sym_kl, .ascent_mean = true},
+            ptp::objective::consistency{.weight = lam, .gradient = ptp::losses::kl_gradient::full});
+    check_delta(x, want, 1e-12);
+    const auto full = [&](const T3& xx) {
+      const T2 a = pb.model.logits(pb.e), b = pb.model.logits(xx);
+      return ptp::losses::cross_entropy(a, pb.y) + lam * ptp::losses::sym_kl(a, b);
+    };
+    CHECK(loss == Approx(full(x)).epsilon(1e-12));
+    const auto want_grad = fd_grad(x, full);
+    for (std::size_t i = 0; i < grad.size(); ++i) CHECK(grad[i] == Approx(want_grad[i]).margin(1e-8));
+  }
+}
+
+TEMPLATE_LIST_TEST_CASE("SMART final term: near p = q the full symKL gradient is 2× mt-dnn's", "[core][adversarial][smart]",
+                        double_backends) {
+  using T2 = typename TestType::T2;
+  const T2 zc = uniform_tensor<T2>({4, 3}, 8), dz = uniform_tensor<T2>({4, 3}, 9, -1e-4, 1e-4);
+  T2 zq = ptp::ops::copy(zc);
+  for (std::size_t i = 0; i < 12; ++i) raw(zq)[i] += raw(dz)[i];
+  T2 gf, gd;
+  const double vf = ptp::losses::sym_kl(zc, zq, &gf, static_cast<T2*>(nullptr));
+  const double vd = ptp::losses::sym_kl(zc, zq, &gd, static_cast<T2*>(nullptr), ptp::losses::kl_gradient::detached_targets);
+  CHECK(vf == vd);
+  double nf = 0, nd = 0;
+  for (std::size_t i = 0; i < 12; ++i) nf += raw(gf)[i] * raw(gf)[i], nd += raw(gd)[i] * raw(gd)[i];
+  CHECK(std::sqrt(nf / nd) == Approx(2.0).epsilon(1e-3));
+}
+
+TEMPLATE_LIST_TEST_CASE("PGD L∞ random start is U(−ε, ε) on masked positions (PAPER §3)", "[core][adversarial]",
+                        all_backends) {
+  using S = typename TestType::value_type;
+  using T3 = typename TestType::T3;
+  using T2 = typename TestType::T2;
+  const std::size_t L = 6, d = 4;
+  const std::vector<std::size_t> len{6, 3};
+  const T3 e = zeros<T3>({2, L, d});
+  const T2 mask = length_mask<T2>(L, len);
+  linear_loss<T3> f{uniform_tensor<T3>({2, L, d}, 3)};
+  recording<linear_loss<T3>, T3> rec(f);
+  const double eps = 0.3;
+  const ptp::generator gen0{.seed = 41};
+  ptp::generator gen = gen0;
+  // K = 0 returns δ0 itself; init_magnitude (0.05) must not be its scale
+  (void)ptp::regularizer(ptp::embedding::pgd{.steps = 0, .epsilon = eps, .init = ptp::embedding::init_kind::random,
+                                             .init_magnitude = 0.05, .norm = ptp::norm_type::linf})
+      .loss(rec, e, mask, gen);
+  const T3 x = last_perturbed_input(rec);
+  ptp::generator g2 = gen0;
+  std::vector<S> u(numel(e));
+  g2.fill_uniform(std::span{u}, -eps, eps);
+  double top = 0;
+  for (std::size_t k = 0; k < u.size(); ++k) {
+    const S want = raw(mask)[k / d] != 0 ? u[k] : S(0);
+    CHECK(raw(x)[k] == want);
+    top = std::max(top, std::abs(double(raw(x)[k])));
+  }
+  CHECK(top > 0.25);  // the draws reach towards ε = 0.3, far beyond 0.05
+  CHECK(gen.offset == g2.offset);
 }

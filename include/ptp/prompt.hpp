@@ -12,6 +12,32 @@
 
 namespace ptp {
 
+/// What an embedding stage perturbs (PAPER.md §2): the input word embeddings (the default),
+/// the prompt's embeddings, or both. Every stage perturbs what its mask allows, so the
+/// target is chosen by the mask: give the stage the joined input [prompt; e] and
+/// target_mask(...) (B×(P+L)). With a trainable prompt the joined input requires grad; the
+/// LibTorch autograd_model routes each pass's gradient into it.
+enum class perturbation_target { input, prompt, both };
+
+/// The B×(P+L) perturbation mask of a joined input [prompt; e]: ones on the P prompt
+/// positions when the target includes the prompt, `mask` (B×L) on the input positions when
+/// it includes the input, zeros elsewhere.
+template <class M>
+M target_mask(const M& mask, std::size_t prompt_length, perturbation_target target) {
+  const auto s = ops::shape(mask);
+  if (s.size() != 2) throw shape_error("ptp::target_mask: mask must be B×L, got " + to_string(s));
+  const std::size_t B = s[0], L = s[1], Pn = prompt_length;
+  M out = backend<M>::zeros({B, Pn + L});
+  auto* po = backend<M>::data(out);
+  const auto* pm = backend<M>::data(mask);
+  const bool prompt = target != perturbation_target::input, input = target != perturbation_target::prompt;
+  for (std::size_t b = 0; b < B; ++b) {
+    if (prompt) std::fill_n(po + b * (Pn + L), Pn, 1);
+    if (input) std::copy_n(pm + b * L, L, po + b * (Pn + L) + Pn);
+  }
+  return out;
+}
+
 /// A P×d soft prompt and its gradient.
 /// @tparam P  the prompt tensor (rank 2, P×d)   @tparam T the embedding tensor (B×L×d)
 /// @tparam M  the mask tensor (B×L)
@@ -21,8 +47,9 @@ namespace ptp {
 ///   ... forward on x, backward to G = ∂L/∂x ...
 ///   prompt.split_gradient(G, grad_e, w);       // grad_e = G[:, P:], θ.grad += w·Σ_b G[b, :P]
 /// @endcode
-/// Positions of the prompt are never perturbed: the regularizer's δ lives on e alone
-/// (PAPER.md §2 default).
+/// By default the prompt's positions are not perturbed: the regularizer's δ lives on e alone
+/// (PAPER.md §2 default). To perturb the prompt too, or only it, hand the regularizer the
+/// joined input and target_mask(mask, length(), target) — see perturbation_target.
 template <class P, class T>
 class soft_prompt {
  public:

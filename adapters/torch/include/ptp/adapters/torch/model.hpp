@@ -9,6 +9,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -54,8 +55,18 @@ struct autograd_model_options {
   /// Forward graphs kept for logits_backward (keyed by the input tensor's identity and
   /// version); 4 covers SMART/R3F's clean + perturbed pairs. 0 disables the cache.
   std::size_t graph_cache = 4;
-  /// Modules switched to eval mode (dropout off) by evaluate() and predict().
+  /// Modules switched to eval mode (dropout off) by evaluate() and predict(). The forward
+  /// function is opaque, so they must be named: with none, evaluate() and predict() refuse
+  /// to run (std::logic_error) rather than evaluate with dropout on…
   std::vector<std::shared_ptr<::torch::nn::Module>> modules = {};
+  /// …unless the forward has no train/eval-dependent layers (no dropout, no batch norm).
+  bool mode_free_forward = false;
+};
+
+/// The state of torch's default generators that a forward pass draws dropout from: the CPU
+/// one, and the device's when it is CUDA (autograd_model::random_state).
+struct torch_random_state {
+  std::vector<std::pair<at::Generator, at::Tensor>> states;
 };
 
 /// A LibTorch model as a ptp Differentiable and LogitModel.
@@ -66,9 +77,13 @@ struct autograd_model_options {
 ///  * logits(e)                        B×C logits in training mode; the graph is cached so
 ///  * logits_backward(e, dz, g, w)     does not recompute the forward pass for the same e
 ///  * labels()                         host labels (consistency objectives)
-/// Inputs are detached before the forward pass unless they require grad themselves (an
-/// upstream trainable embedding), in which case the graph flows into them as well; δ is
-/// always a constant (backend add() detaches it).
+/// Inputs that require grad (trainable word embeddings upstream, or a prompt joined into the
+/// embeddings) are cut at the embedding boundary: each pass runs from a detached leaf copy, and
+/// w·∂L/∂e is back-propagated from e into the upstream graph (kept with retain_graph, so every
+/// pass of a multi-pass stage can do so); passes with w = 0 (ascent steps) never touch it.
+/// Other inputs are detached; δ is always a constant (backend add() detaches it).
+///  * random_state() / restore_random_state(s)  torch's generator states, so a stage can replay
+///                                     one dropout mask over several passes (FreeLB)
 /// @code
 ///   auto f = ptp::torch::autograd_model(
 ///       [&](const at::Tensor& e, const at::Tensor& m) { return net(prompt->join(e), prompt->join_mask(m)); },
@@ -111,12 +126,37 @@ class autograd_model {
     return loss_of(predict(e)).item<double>();
   }
 
-  /// Logits at e in evaluation mode (no graph, dropout off).
+  /// Logits at e in evaluation mode (no graph, dropout off); needs options.modules (or
+  /// options.mode_free_forward).
   at::Tensor predict(const at::Tensor& e) {
+    if (options_.modules.empty() && !options_.mode_free_forward)
+      throw std::logic_error("ptp::torch::autograd_model: evaluate()/predict() need options.modules to switch dropout "
+                             "off (or options.mode_free_forward = true for a forward without dropout or batch norm)");
     ::torch::NoGradGuard ng;
     eval_scope scope(options_.modules);
     ++forwards_;
     return forward_(e.detach(), mask_);
+  }
+
+  /// The state of the generators dropout draws from (CPU, and the batch's CUDA device).
+  torch_random_state random_state() const {
+    torch_random_state s;
+    auto add = [&](at::Generator g) {
+      std::lock_guard<std::mutex> lock(g.mutex());
+      s.states.emplace_back(g, g.get_state());
+    };
+    add(at::globalContext().defaultGenerator(at::kCPU));
+    if (mask_.defined() && mask_.is_cuda()) add(at::globalContext().defaultGenerator(mask_.device()));
+    return s;
+  }
+  /// Puts the generators back where random_state() found them: the next forward pass draws
+  /// the same dropout masks again.
+  void restore_random_state(const torch_random_state& s) {
+    for (const auto& [g0, state] : s.states) {
+      auto g = g0;
+      std::lock_guard<std::mutex> lock(g.mutex());
+      g.set_state(state);
+    }
   }
 
   /// The loss at e; ∇_e into *g when g, w·∇_θ added to the parameters' .grad.
@@ -168,12 +208,11 @@ class autograd_model {
     at::Tensor x, z;
   };
 
-  // The tensor the forward pass sees: e itself when it carries a graph, else a detached
-  // leaf that records ∇_e when asked.
+  // The tensor the forward pass sees: a detached leaf copy of e, recording ∇ when asked or
+  // when e itself carries a graph (cut at the embedding boundary; see backward()).
   static at::Tensor input(const at::Tensor& e, bool need_grad) {
-    if (e.requires_grad()) return e;
     auto x = e.detach();
-    if (need_grad) x.requires_grad_(true);
+    if (need_grad || e.requires_grad()) x.requires_grad_(true);
     return x;
   }
 
@@ -190,7 +229,8 @@ class autograd_model {
   void backward(const at::Tensor& out, const at::Tensor& dz, const at::Tensor& x, const at::Tensor& e, at::Tensor* g,
                 double w) {
     std::vector<at::Tensor> inputs;
-    const bool want_e = g != nullptr && x.requires_grad();
+    const bool upstream = w != 0 && e.requires_grad();  // e's own graph gets w·∂L/∂e
+    const bool want_e = (g != nullptr || upstream) && x.requires_grad();
     if (want_e) inputs.push_back(x);
     std::vector<std::size_t> which;
     if (w != 0)
@@ -210,7 +250,9 @@ class autograd_model {
     std::size_t k = 0;
     if (want_e) {
       const auto& ge = grads[k++];
-      *g = ge.defined() ? ge.detach().contiguous() : backend<at::Tensor>::zeros_like(e);
+      if (g) *g = ge.defined() ? ge.detach().contiguous() : backend<at::Tensor>::zeros_like(e);
+      // Route w·∂L/∂e into the upstream graph; retained, as the next pass goes through it too.
+      if (upstream && ge.defined()) ::torch::autograd::backward({e}, {ge.detach() * w}, /*retain_graph=*/true);
     } else if (g) {
       *g = backend<at::Tensor>::zeros_like(e);
     }

@@ -15,6 +15,7 @@
 
 #include "ptp/adapters/torch/backend.hpp"
 #include "ptp/concepts.hpp"
+#include "ptp/prompt.hpp"
 #include "ptp/random.hpp"
 
 namespace ptp::torch {
@@ -38,6 +39,18 @@ inline at::Tensor prepend_ones(const at::Tensor& mask, std::int64_t n) {
 }
 
 }  // namespace detail
+
+/// The B×(P+L) perturbation mask of a joined input [prompt; e] for a perturbation_target
+/// (ptp/prompt.hpp): ones on the prompt positions when the target includes the prompt,
+/// `mask` on the input positions when it includes the input. Pass it with prompt->join(e)
+/// (which requires grad through θ) to the regularizer, and a forward that takes the joined
+/// input.
+inline at::Tensor target_mask(const at::Tensor& mask, std::int64_t prompt_length, perturbation_target target) {
+  if (mask.dim() != 2) throw shape_error("ptp::torch::target_mask: mask must be B×L, got " + ptp::to_string(backend<at::Tensor>::shape(mask)));
+  const double on_prompt = target == perturbation_target::input ? 0.0 : 1.0;
+  const auto input = target == perturbation_target::prompt ? at::zeros_like(mask) : mask;
+  return at::cat({at::full({mask.size(0), prompt_length}, on_prompt, mask.options()), input}, 1);
+}
 
 /// Options of a soft_prompt.
 struct soft_prompt_options {

@@ -86,6 +86,7 @@ struct run_config {
   std::string prompt = "prefix";    ///< prefix | ptuning | soft | none
   head_kind head = head_kind::classifier;
   std::int64_t prefix_length = 16;  ///< deep-prefix / prompt tokens
+  std::int64_t pattern_id = 0;      ///< P-tuning: [P] tokens per slot as PT-Fewshot's pattern_id; 0: prefix_length; -1: its run scripts' (1, WSC 2)
   bool prefix_projection = false;   ///< P-tuning v2's reparameterisation (Embedding → MLP)
   std::int64_t prefix_hidden = 512;
   double prompt_dropout = 0.1;      ///< P-tuning v2's dropout on the prefixes
@@ -478,6 +479,13 @@ inline batch collate(const std::vector<const encoded_example*>& examples, std::i
 
 // ==== the model ================================================================================
 
+/// Prompt slots inside the input: the shallow prompts (soft, P-tuning) fill them; a deep
+/// prefix needs none.
+inline std::int64_t prompt_slots(const run_config& cfg, data::task t) {
+  if (cfg.prompt == "ptuning" && cfg.pattern_id != 0) return cfg.pattern_id > 0 ? cfg.pattern_id : t == data::task::wsc ? 2 : 1;
+  return cfg.prompt == "soft" || cfg.prompt == "ptuning" ? cfg.prefix_length : 0;
+}
+
 /// Prompt and head around a (usually frozen) pretrained encoder.
 class prompt_model {
  public:
@@ -496,7 +504,8 @@ class prompt_model {
                                                                               .dropout = cfg.prompt_dropout});
       parts_->register_module("prefix", prefix_.ptr());
     } else if (cfg.prompt == "ptuning") {
-      ptuning_ = ptp::torch::ptuning_encoder(ptp::torch::ptuning_encoder_options{.length = cfg.prefix_length, .width = c.embedding_size});
+      ptuning_ = ptp::torch::ptuning_encoder(ptp::torch::ptuning_encoder_options{.length = prompt_slots(cfg, info.task), .width = c.embedding_size,
+                                                                                     .lstm_hidden = c.embedding_size});  // PT-Fewshot wrapper.py: LSTM d per direction, Linear(2d, d)
       parts_->register_module("ptuning", ptuning_.ptr());
     } else if (cfg.prompt == "soft") {
       ptp::generator g{.seed = cfg.seed, .stream = 0x50524F4D5054ull};  // "PROMPT"
@@ -753,11 +762,6 @@ inline void replace_text(example& ex, head_kind head, const text_segment& seg, s
 
 }  // namespace detail
 
-/// Prompt slots inside the input: the shallow prompts (soft, P-tuning) fill them; a deep
-/// prefix needs none.
-inline std::int64_t prompt_slots(const run_config& cfg) {
-  return cfg.prompt == "soft" || cfg.prompt == "ptuning" ? cfg.prefix_length : 0;
-}
 
 /// The trained run, handed to run_with_step's `on_trained` hook after the best epoch is
 /// restored (ptp_landscape inspects the solution with it).
@@ -777,7 +781,7 @@ struct run_model {
   run_model(const run_config& cfg, const run_data& data)
       : device(setup(cfg)),
         tok(cfg.model_dir, static_cast<std::size_t>(cfg.max_length)),
-        prompt_tokens(prompt_slots(cfg)),
+        prompt_tokens(prompt_slots(cfg, data.info.task)),
         enc(tok, data.info, cfg.head, prompt_tokens, cfg.max_length),
         model(ptp::torch::load_pretrained_encoder(cfg.model_dir, {.freeze = true, .strict = false, .device = device}).first,
               cfg, data.info, enc.verbalizer_ids(), device) {}

@@ -78,6 +78,7 @@ struct common_cli {
     app.add_option("--eval-batch-size", base.eval_batch_size)->capture_default_str();
     app.add_option("--max-length", base.max_length)->capture_default_str();
     app.add_option("--prefix-length", base.prefix_length, "deep-prefix length / prompt tokens")->capture_default_str();
+    app.add_option("--pattern-id", base.pattern_id, "P-tuning: [P] tokens per slot (PT-Fewshot pattern_id; 0: --prefix-length; -1: 1, WSC 2)")->capture_default_str();
     app.add_flag("--prefix-projection", base.prefix_projection, "P-tuning v2 reparameterisation");
     app.add_option("--prompt", base.prompt, "prefix | ptuning | soft | none")->capture_default_str();
     app.add_option("--head", head, "classifier | cloze")->capture_default_str();
@@ -133,7 +134,7 @@ inline void fewglue_defaults(common_cli& cli) {
   cli.tasks = "RTE";
   cli.head = "cloze";
   cli.base.prompt = "ptuning";
-  cli.base.prefix_length = 4;
+  cli.base.pattern_id = -1;  // PT-Fewshot's run scripts: one [P] token per slot (--pattern_ids 1), WSC 2
   cli.base.tune_backbone = true;
   cli.base.backbone_lr = 1e-5;
   cli.base.lr = 1e-3;

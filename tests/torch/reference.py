@@ -1,19 +1,26 @@
 #!/usr/bin/env python3
-"""PyTorch statement of ptp's embedding-space regularizers, for the C++ parity test.
+"""PyTorch peers of ptp's embedding-space regularizers, written from the upstream code's
+formulas (not from ptp's), for the C++ parity test.
 
 Usage: reference.py <dir>. test_torch_parity writes the inputs to <dir> (raw float64/int64
 little-endian files, shapes in params.txt) and reads back, per case, the final δ, the loss
 and the prompt gradient computed here with plain autograd:
 
-  pgd      δ0 = 0 (first ascent at the clean gradient) or a random start; K steps
+  pgd      δ0 = 0 (first ascent at the clean gradient) or a random start, U(−ε, ε) for L∞
+           (PAPER §3; torchattacks PGD.forward: delta.uniform_(-eps, eps)); K steps
            δ ← Π_ε(δ + α·g/‖g‖) (L2, per example) or α·sign(g) (L∞); L = L(e) + λ·L(e + δ_K)
   freelb   K passes at δ0..δ(K−1) each adding (λ/K)·∇θ L(e + δ_k), δ updated between passes
            with g/‖g‖₂ (L2) or g/‖g‖∞ and a clamp (L∞); as in FreeLB's run_glue_freelb.py
   fgm      δ = ε·g/‖g‖ (L2) or ε·sign(g) (L∞) at the clean gradient
   gaussian δ = z·mask·σ·rms_b (σ relative to the example's embedding RMS)
   neftune  Hugging Face's own hook (transformers.integrations.neftune) on the same torch seed
-  smart    δ0 ~ N(0, σ²); K steps g = ∇δ symKL(f(e+δ) ‖ f(e).detach()), δ ← δ + η g,
-           δ ← δ / (‖δ‖∞,token + 1e-6) (mt-dnn perturbation.py); L = CE(e) + λ·symKL(f(e), f(e+δ))
+  smart    mt-dnn SmartPerturbation.forward (perturbation.py): δ0 ~ N(0, σ²); K steps
+           g = ∇δ stable_kl(f(e+δ), f(e).detach(), reduce=False) (loss.py: summed over the
+           batch), δ ← (δ + η g) / (max|δ + η g| per token + 1e-6); the final term is
+           SymKlCriterion(f(e), f(e+δ)) (loss.py: each kl_div's target detached, batchmean):
+           L = CE(e) + λ·SymKl
+  r3f      fairseq sentence_prediction_r3f.py: noise U(−ε, ε) on the embeddings;
+           L = CE(e) + λ·_get_symm_kl(f(e+δ), f(e)) with no detach, batchmean
 
 Gradients of δ are masked by the perturbation mask (ptp's convention; FreeLB/mt-dnn get the
 same numbers because the model ignores masked positions except special tokens, which ptp
@@ -138,7 +145,12 @@ def pgd(case):
     if init == "zero":
         delta = torch.zeros_like(e)
     else:
-        delta = project(masked(load(case + ".noise")), eps, norm)  # U(−init, init) for L∞
+        u = load(case + ".noise")  # U(−1, 1)
+        if norm == "linf":  # torchattacks: uniform_(-eps, eps)
+            delta = masked(u) * eps
+        else:  # FreeLB's L2 start
+            delta = masked(u) * (fnum(case + ".init_magnitude") / torch.sqrt(pm.sum(1) * d)).view(B, 1, 1)
+        delta = project(delta, eps, norm)
     for k in range(K):
         g = g0 if (k == 0 and init == "zero") else grad_e(theta, e + delta, 0.0)[1]
         step = g / norm_ex(g).clamp_min(1e-12) if norm == "l2" else g.sign()
@@ -210,21 +222,51 @@ def neftune(case):
     save("py_" + case + "_padded_delta", neftune_post_forward_hook(emb, None, ep) - ep)
 
 
+def stable_kl_sum(logit, target, eps=1e-6):
+    """mt-dnn loss.py stable_kl(..., reduce=False), restated: 2 Σ p (r(p) − r(y)), r detached."""
+    p = F.softmax(logit, 1)
+    y = F.softmax(target, 1)
+    rp = -(1.0 / (p + eps) - 1 + eps).detach().log()
+    ry = -(1.0 / (y + eps) - 1 + eps).detach().log()
+    return (p * (rp - ry) * 2).sum()
+
+
+def sym_kl_criterion(inp, target):
+    """mt-dnn loss.py SymKlCriterion: each direction's target is detached (batchmean)."""
+    return (F.kl_div(F.log_softmax(inp, 1), F.softmax(target.detach(), 1), reduction="batchmean")
+            + F.kl_div(F.log_softmax(target, 1), F.softmax(inp.detach(), 1), reduction="batchmean"))
+
+
 def smart(case):
     K, eta, lam, floor = int(P[case + ".steps"]), fnum(case + ".step_size"), fnum(case + ".lambda"), fnum(case + ".floor")
     theta = fresh_theta()
-    delta = masked(load(case + ".noise"))  # N(0, σ²)
+    delta = masked(load(case + ".noise"))  # N(0, σ²); ptp masks δ0 (mt-dnn does not; masked rows are ignored)
     with torch.no_grad():
         zc = model(theta, e)
     for _ in range(K):
         dl = delta.detach().requires_grad_(True)
-        (g,) = torch.autograd.grad(sym_kl(model(theta, e + dl), zc), [dl])
+        (g,) = torch.autograd.grad(stable_kl_sum(model(theta, e + dl), zc), [dl])
         delta = delta + eta * masked(g)
         delta = delta / (delta.abs().amax(-1, keepdim=True) + floor)
         delta = masked(delta)
     z_clean = model(theta, e)
     z_pert = model(theta, e + delta)
-    loss = F.cross_entropy(z_clean, y) + lam * sym_kl(z_clean, z_pert)
+    loss = F.cross_entropy(z_clean, y) + lam * sym_kl_criterion(z_clean, z_pert)
+    (gt,) = torch.autograd.grad(loss, [theta])
+    theta.grad = theta.grad + gt
+    finish(case, delta, loss.item(), theta)
+
+
+def r3f(case):
+    lam = fnum(case + ".lambda")
+    theta = fresh_theta()
+    delta = masked(load(case + ".noise"))  # U(−ε, ε), masked (ptp's choice; fairseq noises every position)
+    z_clean = model(theta, e)
+    z_pert = model(theta, e + delta)
+    lp, lq = F.log_softmax(z_pert, 1), F.log_softmax(z_clean, 1)
+    # fairseq _get_symm_kl(noised_logits, input_logits): kl_div both ways, sum, / batch size
+    symm = (F.kl_div(lp, lq.exp(), reduction="sum") + F.kl_div(lq, lp.exp(), reduction="sum")) / B
+    loss = F.cross_entropy(z_clean, y) + lam * symm
     (gt,) = torch.autograd.grad(loss, [theta])
     theta.grad = theta.grad + gt
     finish(case, delta, loss.item(), theta)

@@ -108,16 +108,17 @@ TEST_CASE("autograd_model: every evaluation path runs in eval mode", "[torch][mo
   fixture fx(0.5);
   fx.model->train();
   const auto e = fx.joined().detach();
+  const auto tm = ptp::torch::target_mask(fx.pm, P, ptp::perturbation_target::input);
   // default options: no module is known, so evaluation refuses rather than keep dropout on
   auto blind = fx.f();
   CHECK_THROWS_AS(blind.evaluate(e), std::logic_error);
   CHECK_THROWS_AS(blind.predict(e), std::logic_error);
   ptp::generator gen{.seed = 1};
-  CHECK_THROWS_AS(ptp::regularizer(ptp::embedding::gaussian{}).loss(blind, e, fx.pm, gen, ptp::mode::eval), std::logic_error);
+  CHECK_THROWS_AS(ptp::regularizer(ptp::embedding::gaussian{}).loss(blind, e, tm, gen, ptp::mode::eval), std::logic_error);
   // with the modules: dropout off, deterministic, equal to the eval-mode forward, mode restored
   auto f = fx.f({.modules = {fx.model.ptr()}});
   const double a = f.evaluate(e), b = f.evaluate(e);
-  const double c = ptp::regularizer(ptp::embedding::gaussian{}).loss(f, e, fx.pm, gen, ptp::mode::eval);
+  const double c = ptp::regularizer(ptp::embedding::gaussian{}).loss(f, e, tm, gen, ptp::mode::eval);
   CHECK(fx.model->is_training());
   fx.model->eval();
   const double want = ce(fx, e).item<double>();

@@ -1,5 +1,6 @@
 // Parity with PyTorch: the C++ regularizers on torch tensors (through ptp's core, unchanged)
-// against reference.py's plain-autograd statement of the same algorithms — final δ, loss and
+// against reference.py's plain-autograd peers written from the upstream code (FreeLB,
+// mt-dnn, fairseq, torchattacks, Hugging Face) — final δ, loss and
 // prompt gradient, to 1e-6 relative (norm-relative: max|a − b| / max|b|) — and NEFTune against
 // Hugging Face's own hook. Also: the torch backend's random fills are bit-identical to ptp's
 // host generator (hence to the Eigen/xtensor backends).
@@ -104,7 +105,7 @@ TEST_CASE("torch backend: random fills are bit-identical to ptp's host generator
   }
 }
 
-TEST_CASE("torch parity with PyTorch: PGD, FreeLB, FGM, Gaussian, NEFTune, SMART", "[torch][parity]") {
+TEST_CASE("torch parity with upstream-semantics peers: PGD, FreeLB, FGM, Gaussian, NEFTune, SMART, R3F", "[torch][parity]") {
   torch::manual_seed(0);
   const std::int64_t B = 4, L = 6, d = 8, H = 10, C = 3, Pn = 3;
   auto dbl = at::TensorOptions().dtype(at::kDouble);
@@ -162,7 +163,8 @@ TEST_CASE("torch parity with PyTorch: PGD, FreeLB, FGM, Gaussian, NEFTune, SMART
   fx.param("pgd_linf.kind", "pgd"), fx.param("pgd_linf.steps", 2), fx.param("pgd_linf.step_size", 0.01),
       fx.param("pgd_linf.epsilon", 0.02), fx.param("pgd_linf.norm", "linf"), fx.param("pgd_linf.init", "random"),
       fx.param("pgd_linf.lambda", 0.5);
-  dump_noise("pgd_linf", ptp::generator{.seed = 12}, [](at::Tensor& z, ptp::generator& g) { ptp::ops::fill_uniform(z, g, -0.05, 0.05); });
+  fx.param("pgd_linf.init_magnitude", 0.05);
+  dump_noise("pgd_linf", ptp::generator{.seed = 12}, [](at::Tensor& z, ptp::generator& g) { ptp::ops::fill_uniform(z, g, -1.0, 1.0); });
   run("pgd_linf",
       ptp::regularizer(ptp::embedding::pgd{.steps = 2, .step_size = 0.01, .epsilon = 0.02, .init = ptp::embedding::init_kind::random,
                                            .init_magnitude = 0.05, .norm = ptp::norm_type::linf},
@@ -205,6 +207,11 @@ TEST_CASE("torch parity with PyTorch: PGD, FreeLB, FGM, Gaussian, NEFTune, SMART
       fx.param("smart.floor", 1e-6);
   dump_noise("smart", ptp::generator{.seed = 18}, [](at::Tensor& z, ptp::generator& g) { ptp::ops::fill_normal(z, g, 1e-5); });
   run("smart", ptp::regularizer(ptp::embedding::smart{.steps = 2, .step_size = 1e-3, .sigma = 1e-5}), ptp::generator{.seed = 18});
+  // R3F with its consistency objective (uniform noise, ε large enough to move the loss)
+  fx.cases.push_back("r3f");
+  fx.param("r3f.kind", "r3f"), fx.param("r3f.lambda", 1.5);
+  dump_noise("r3f", ptp::generator{.seed = 20}, [](at::Tensor& z, ptp::generator& g) { ptp::ops::fill_uniform(z, g, -0.1, 0.1); });
+  run("r3f", ptp::regularizer(ptp::embedding::r3f{.epsilon = 0.1}, ptp::objective::consistency{.weight = 1.5}), ptp::generator{.seed = 20});
   // NEFTune with torch's generator on an all-ones mask (Hugging Face uses the padded length)
   const std::int64_t seed = 4321;
   fx.cases.push_back("neftune");

@@ -35,6 +35,15 @@ std::pair<std::size_t, std::size_t> rows_cols(const Z& z, const char* what) {
   return {s[0], s[1]};
 }
 
+// Two non-empty B×C logits of one shape (the KL losses' arguments): (B, C).
+template <class Z>
+std::pair<std::size_t, std::size_t> paired_rows(const Z& a, const Z& b, const std::string& what) {
+  ops::require_same_shape(a, b, what.c_str());
+  const auto rc = rows_cols(a, what.c_str());
+  if (rc.first == 0) throw std::invalid_argument(what + ": empty batch");
+  return rc;
+}
+
 }  // namespace detail
 
 /// Mean cross-entropy of B×C logits z against class labels; when dz is non-null it receives
@@ -92,9 +101,7 @@ double sym_kl(const Z& zp, const Z& zq, Z* dzp = nullptr, Z* dzq = nullptr, kl_g
   if constexpr (requires { backend<Z>::sym_kl(zp, zq, dzp, dzq, how); }) {
     return backend<Z>::sym_kl(zp, zq, dzp, dzq, how);
   } else {
-    ops::require_same_shape(zp, zq, "ptp::losses::sym_kl");
-    const auto [B, C] = detail::rows_cols(zp, "ptp::losses::sym_kl");
-    if (B == 0) throw std::invalid_argument("ptp::losses::sym_kl: empty batch");
+    const auto [B, C] = detail::paired_rows(zp, zq, "ptp::losses::sym_kl");
     const auto* a = backend<Z>::data(zp);
     const auto* b = backend<Z>::data(zq);
     using V = typename backend<Z>::value_type;
@@ -141,9 +148,7 @@ double stable_kl(const Z& z, const Z& target, Z* dz = nullptr, bool mean = false
   if constexpr (requires { backend<Z>::stable_kl(z, target, dz, mean, epsilon); }) {
     return backend<Z>::stable_kl(z, target, dz, mean, epsilon);
   } else {
-    ops::require_same_shape(z, target, "ptp::losses::stable_kl");
-    const auto [B, C] = detail::rows_cols(z, "ptp::losses::stable_kl");
-    if (B == 0) throw std::invalid_argument("ptp::losses::stable_kl: empty batch");
+    const auto [B, C] = detail::paired_rows(z, target, "ptp::losses::stable_kl");
     const auto* a = backend<Z>::data(z);
     const auto* b = backend<Z>::data(target);
     using V = typename backend<Z>::value_type;

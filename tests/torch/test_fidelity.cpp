@@ -160,7 +160,7 @@ TEST_CASE("autograd_model with an input that requires grad: every multi-pass sta
       const double loss = reg.loss(f, e, tm, gen);
       return std::pair{loss, fx.grads()};
     };
-    SECTION("PGD (K = 3), clean + λ·perturbed") {
+    DYNAMIC_SECTION("PGD (K = 3), clean + λ·perturbed, target " << tname) {
       const double lam = 0.7;
       const auto [loss, got] = run(ptp::regularizer(ptp::embedding::pgd{.steps = 3, .step_size = 0.3, .epsilon = 0.5},
                                                     ptp::objective::clean_plus_perturbed{.weight = lam}));
@@ -171,7 +171,7 @@ TEST_CASE("autograd_model with an input that requires grad: every multi-pass sta
       check_same(got, want, "PGD");
       CHECK(loss == Approx((ce(fx, fx.joined()) + lam * ce(fx, fx.joined() + delta)).item<double>()).epsilon(1e-12));
     }
-    SECTION("FreeLB (K = 3): θ-gradient = clean + the average of the K passes'") {
+    DYNAMIC_SECTION("FreeLB (K = 3): θ-gradient = clean + the average of the K passes', target " << tname) {
       const auto [loss, got] =
           run(ptp::regularizer(ptp::embedding::freelb{.steps = 3, .step_size = 0.2, .init_magnitude = 0.3}));
       REQUIRE(fx.inputs.size() == 4);  // clean + 3 passes
@@ -186,7 +186,7 @@ TEST_CASE("autograd_model with an input that requires grad: every multi-pass sta
       check_same(got, want, "FreeLB");
       (void)loss;
     }
-    SECTION("SMART (K = 2): CE + λ·SymKlCriterion (each KL's target detached), as mt-dnn") {
+    DYNAMIC_SECTION("SMART (K = 2): CE + λ·SymKlCriterion (each KL's target detached), as mt-dnn, target " << tname) {
       const double lam = 1.3;
       const auto [loss, got] = run(ptp::regularizer(ptp::embedding::smart{.steps = 2, .step_size = 1e-2, .sigma = 1e-2},
                                                     ptp::objective::consistency{.weight = lam}));
@@ -203,7 +203,7 @@ TEST_CASE("autograd_model with an input that requires grad: every multi-pass sta
       check_same(got, want, "SMART");
       (void)loss;
     }
-    SECTION("R3F: CE + λ·symKL through both sides, as fairseq") {
+    DYNAMIC_SECTION("R3F: CE + λ·symKL through both sides, as fairseq, target " << tname) {
       const double lam = 0.9;
       const auto [loss, got] = run(ptp::regularizer(ptp::embedding::r3f{.epsilon = 0.1}, ptp::objective::consistency{.weight = lam}));
       REQUIRE(fx.inputs.size() == 2);
@@ -219,7 +219,7 @@ TEST_CASE("autograd_model with an input that requires grad: every multi-pass sta
       check_same(got, want, "R3F");
       (void)loss;
     }
-    SECTION("PTP-RN (Gaussian) with its clean term") {
+    DYNAMIC_SECTION("PTP-RN (Gaussian) with its clean term, target " << tname) {
       const auto [loss, got] = run(ptp::regularizer(ptp::embedding::gaussian{.sigma = 0.1}));
       REQUIRE(fx.inputs.size() == 2);
       const auto delta = fx.inputs.back() - fx.inputs.front();

@@ -221,3 +221,36 @@ TEST_CASE("run identity: data caps are part of it; without caps it is what it wa
   CHECK(cli.base.identity().at("max_train") == 400);
   CHECK(cli.base.identity().at("max_eval") == 200);
 }
+
+TEST_CASE("FewGLUE defaults: PT-Fewshot's P-tuning encoder and one [P] token per slot (WSC 2)", "[reproduce][fewglue][torch]") {
+  // PT-Fewshot pet/wrapper.py: LSTM(d, hidden d, bidirectional) → Linear(2d, d) → ReLU →
+  // Linear(d, d); its run scripts pass --pattern_ids 1 (WSC 2), which is also the number of
+  // continuous prompt tokens.
+  common_cli cli;
+  fewglue_defaults(cli);
+  CHECK(prompt_slots(cli.base, ptp::data::task::rte) == 1);
+  CHECK(prompt_slots(cli.base, ptp::data::task::cb) == 1);
+  CHECK(prompt_slots(cli.base, ptp::data::task::wsc) == 2);
+  auto explicit_cfg = cli.base;
+  explicit_cfg.pattern_id = 3;
+  CHECK(prompt_slots(explicit_cfg, ptp::data::task::wsc) == 3);
+  explicit_cfg.pattern_id = 0;
+  explicit_cfg.prefix_length = 5;
+  CHECK(prompt_slots(explicit_cfg, ptp::data::task::rte) == 5);
+
+  auto cfg = ptp_test::tiny_config(4, 1);
+  cfg.prompt = cli.base.prompt;
+  cfg.head = cli.base.head;
+  cfg.pattern_id = cli.base.pattern_id;
+  const auto data = ptp_test::tiny_wic(wordnet(), 4);
+  run_model m(cfg, data);
+  CHECK(m.prompt_tokens == 1);
+  std::map<std::string, std::vector<std::int64_t>> shapes;
+  for (const auto& p : m.model.modules()[1]->named_parameters()) shapes[p.key()] = p.value().sizes().vec();
+  REQUIRE(shapes.count("ptuning.embedding.weight"));
+  const auto d = shapes["ptuning.embedding.weight"][1];
+  CHECK(shapes["ptuning.embedding.weight"][0] == 1);                          // one prompt token
+  CHECK(shapes["ptuning.lstm.weight_hh_l0"] == std::vector<std::int64_t>{4 * d, d});  // hidden d per direction
+  CHECK(shapes["ptuning.mlp.0.weight"] == std::vector<std::int64_t>{d, 2 * d});       // Linear(2d, d)
+  CHECK(shapes["ptuning.mlp.2.weight"] == std::vector<std::int64_t>{d, d});           // Linear(d, d)
+}

@@ -113,7 +113,7 @@ void check_fewglue_batches(pretrained_encoder& model, const safetensors_file& re
     double hidden = 0, hidden_pad = 0, pooled = 0, ours_vs_f64 = 0, hf_vs_f64 = 0;
     std::int64_t texts = 0, padded = 0;
     for (std::int64_t b = 0; b < n; ++b) {
-      const auto p = "b" + std::to_string(b) + ".";
+      const auto p = std::string("b").append(std::to_string(b)).append(".");
       auto ids = ref.tensor(p + "input_ids");
       auto mask = ref.tensor(p + "attention_mask");
       auto out = model->infer(ids, mask, types_of(ref, p));
@@ -281,6 +281,11 @@ TEST_CASE("parity: all-mpnet-base-v2 on FewGLUE equals transformers", "[parity][
   const auto buckets = ref.tensor("buckets");
   REQUIRE(torch::equal(ptp::torch::detail::relative_position_buckets(buckets.size(0), torch::kCPU), buckets));
   REQUIRE(ref.tensor("num_batches").item<std::int64_t>() >= 8);
+  // A thin margin here, and why: row 12 of batch 0 (a full 128-token BoolQ text) is
+  // ill-conditioned. Each of our layers is within ~1e-6 of transformers' given the same input,
+  // as its own fp32 is of its float64 run, but layers 5–9 amplify that ~1000× on this row for
+  // any fp32 order of operations other than transformers' own (at::scaled_dot_product_attention
+  // in Python lands at 4e-5 too): measured 7e-5 (fused) and 9e-5 (math) against ~2e-6 elsewhere.
   check_fewglue_batches(model, ref, "mpnet", 128);
   // deep prefixes: positions shifted by psl, prefix keys without position bias (our choice)
   check_deep_prefix(model, ref, "mpnet");

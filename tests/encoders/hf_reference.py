@@ -76,6 +76,31 @@ def fewglue_texts(shared):
     return out
 
 
+def encoded_batches(tok, texts, bs=16):
+    """Padded batches of `bs` texts as the model's tokenizer encodes them (pairs when any text
+    of the batch has a second part, longest_first to 128 tokens)."""
+    for start in range(0, len(texts), bs):
+        chunk = texts[start:start + bs]
+        firsts = [a for a, _ in chunk]
+        seconds = [b if b is not None else "" for _, b in chunk]
+        if all(b is None for _, b in chunk):
+            yield tok(firsts, padding=True, truncation=True, max_length=128, return_tensors="pt")
+        else:
+            yield tok(firsts, seconds, padding=True, truncation="longest_first", max_length=128,
+                      return_tensors="pt")
+
+
+def record_batch(tensors, p, enc, model, model64):
+    """Batch `enc` under prefix `p`: its inputs, the fp32 hidden states and pooled output, and
+    the float64 model's hidden states (the truth both fp32 implementations are measured against)."""
+    out = model(**enc)
+    for k, v in enc.items():
+        tensors[p + k] = v.long()
+    tensors[p + "last_hidden_state"] = out.last_hidden_state.contiguous()
+    tensors[p + "pooled"] = out.pooler_output.contiguous()
+    tensors[p + "last_hidden_state_f64"] = model64(**enc).last_hidden_state.float().contiguous()
+
+
 def random_prefixes(n_layers, batch, heads, psl, head_dim, gen):
     return [(torch.randn(batch, heads, psl, head_dim, generator=gen) * 0.5,
              torch.randn(batch, heads, psl, head_dim, generator=gen) * 0.5) for _ in range(n_layers)]
@@ -101,25 +126,9 @@ def minilm(out_dir, shared, model_dir):
     model64 = BertModel.from_pretrained(model_dir, dtype=torch.float64).eval()
     texts = fewglue_texts(shared)
     tensors = {}
-    bs = 16
     nb = 0
-    for start in range(0, len(texts), bs):
-        chunk = texts[start:start + bs]
-        firsts = [a for a, _ in chunk]
-        seconds = [b if b is not None else "" for _, b in chunk]
-        if all(b is None for _, b in chunk):
-            enc = tok(firsts, padding=True, truncation=True, max_length=128, return_tensors="pt")
-        else:
-            enc = tok(firsts, seconds, padding=True, truncation="longest_first", max_length=128,
-                      return_tensors="pt")
-        out = model(**enc)
-        p = f"b{nb}."
-        tensors[p + "input_ids"] = enc["input_ids"].long()
-        tensors[p + "attention_mask"] = enc["attention_mask"].long()
-        tensors[p + "token_type_ids"] = enc["token_type_ids"].long()
-        tensors[p + "last_hidden_state"] = out.last_hidden_state.contiguous()
-        tensors[p + "pooled"] = out.pooler_output.contiguous()
-        tensors[p + "last_hidden_state_f64"] = model64(**enc).last_hidden_state.float().contiguous()
+    for enc in encoded_batches(tok, texts):
+        record_batch(tensors, f"b{nb}.", dict(enc), model, model64)
         nb += 1
     # deep prefixes on the first batch
     cfg = model.config
@@ -283,24 +292,10 @@ def mpnet(out_dir, shared, model_dir):
     model64 = MPNetModel.from_pretrained(model_dir, dtype=torch.float64).eval()
     texts = fewglue_texts(shared)[::4]  # every task, a quarter of the texts: 12 layers cost
     tensors = {}
-    bs, nb = 16, 0
-    for start in range(0, len(texts), bs):
-        chunk = texts[start:start + bs]
-        firsts = [a for a, _ in chunk]
-        seconds = [b if b is not None else "" for _, b in chunk]
-        if all(b is None for _, b in chunk):
-            enc = tok(firsts, padding=True, truncation=True, max_length=128, return_tensors="pt")
-        else:
-            enc = tok(firsts, seconds, padding=True, truncation="longest_first", max_length=128,
-                      return_tensors="pt")
+    nb = 0
+    for enc in encoded_batches(tok, texts):
         enc = {k: enc[k] for k in ("input_ids", "attention_mask")}  # MPNet has no token types
-        out = model(**enc)
-        p = f"b{nb}."
-        tensors[p + "input_ids"] = enc["input_ids"].long()
-        tensors[p + "attention_mask"] = enc["attention_mask"].long()
-        tensors[p + "last_hidden_state"] = out.last_hidden_state.contiguous()
-        tensors[p + "pooled"] = out.pooler_output.contiguous()
-        tensors[p + "last_hidden_state_f64"] = model64(**enc).last_hidden_state.float().contiguous()
+        record_batch(tensors, f"b{nb}.", enc, model, model64)
         nb += 1
     grid = torch.arange(300)
     tensors["buckets"] = model.encoder.relative_position_bucket(grid[None, :] - grid[:, None]).contiguous()

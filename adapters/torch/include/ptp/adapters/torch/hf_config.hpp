@@ -1,5 +1,5 @@
 // ptp/adapters/torch/hf_config.hpp — the fields of a Hugging Face `config.json` that the
-// BERT, RoBERTa and ALBERT encoders need, parsed and checked.
+// BERT, RoBERTa, ALBERT and MPNet encoders need, parsed and checked.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -21,20 +21,21 @@ class hf_config_error : public std::runtime_error {
 };
 
 /// The encoder families ptp loads.
-enum class encoder_family { bert, roberta, albert };
+enum class encoder_family { bert, roberta, albert, mpnet };
 
 inline const char* to_string(encoder_family f) noexcept {
   switch (f) {
     case encoder_family::bert: return "bert";
     case encoder_family::roberta: return "roberta";
     case encoder_family::albert: return "albert";
+    case encoder_family::mpnet: return "mpnet";
   }
   return "?";
 }
 
 /// Architecture of a BERT-style encoder. Defaults are BERT-base's (HF BertConfig); the
 /// parser fills each field from config.json when present and otherwise keeps the family
-/// default (RoBERTa and ALBERT defaults are applied by the parser, see from_hf_json).
+/// default (RoBERTa, ALBERT and MPNet defaults are applied by the parser, see from_hf_json).
 struct encoder_config {
   encoder_family family = encoder_family::bert;
   std::int64_t vocab_size = 30522;
@@ -51,14 +52,29 @@ struct encoder_config {
   double hidden_dropout_prob = 0.1;
   double attention_probs_dropout_prob = 0.1;
   std::int64_t max_position_embeddings = 512;
-  std::int64_t type_vocab_size = 2;
+  std::int64_t type_vocab_size = 2;  ///< unused by MPNet, which has no token types
   double layer_norm_eps = 1e-12;
   std::int64_t pad_token_id = 0;
   /// ALBERT: layers are shared within num_hidden_groups groups of inner_group_num layers.
   std::int64_t num_hidden_groups = 1;
   std::int64_t inner_group_num = 1;
+  /// MPNet: rows of the relative-position bias table shared by all layers. transformers'
+  /// MPNet always buckets into 32 whatever this says, so validate() insists on 32.
+  std::int64_t relative_attention_num_buckets = 32;
 
   std::int64_t head_dim() const noexcept { return hidden_size / num_attention_heads; }
+  /// BERT and ALBERT add a token-type embedding; RoBERTa has one type; MPNet has none.
+  bool has_token_types() const noexcept { return family != encoder_family::mpnet; }
+  /// RoBERTa and MPNet number positions from pad_token_id + 1 and give padding pad_token_id
+  /// (fairseq's make_positions); BERT and ALBERT count from 0.
+  bool positions_after_padding_idx() const noexcept {
+    return family == encoder_family::roberta || family == encoder_family::mpnet;
+  }
+  /// RoBERTa and MPNet name their masked-LM head `lm_head` (exact GELU); BERT's is
+  /// `cls.predictions`, ALBERT's `predictions` (both with the config's activation).
+  bool has_lm_head_module() const noexcept {
+    return family == encoder_family::roberta || family == encoder_family::mpnet;
+  }
   /// How many attention layers a forward pass applies (and hence how many key/value prefix
   /// pairs P-tuning v2 needs): num_hidden_layers, times inner_group_num for ALBERT.
   std::int64_t num_attention_applications() const noexcept {
@@ -83,8 +99,17 @@ struct encoder_config {
     if (family == encoder_family::albert && inner_group_num > std::numeric_limits<std::int64_t>::max() / num_hidden_layers)
       fail("num_hidden_layers × inner_group_num overflows");
     if (pad_token_id < 0 || pad_token_id >= vocab_size) fail("pad_token_id outside the vocabulary");
-    if (family == encoder_family::roberta && max_position_embeddings <= pad_token_id + 1)
-      fail("RoBERTa positions start at pad_token_id + 1, beyond max_position_embeddings");
+    if (positions_after_padding_idx() && max_position_embeddings <= pad_token_id + 1)
+      fail(std::string(family == encoder_family::mpnet ? "MPNet" : "RoBERTa") +
+           " positions start at pad_token_id + 1, beyond max_position_embeddings");
+    if (family == encoder_family::mpnet) {
+      // transformers' MPNetEmbeddings fix the padding index at 1 and MPNetEncoder buckets
+      // into 32 regardless of the config; other values would load but compute differently
+      if (pad_token_id != 1) fail("MPNet needs pad_token_id = 1 (transformers fixes its padding index at 1)");
+      if (relative_attention_num_buckets != 32)
+        fail("MPNet needs relative_attention_num_buckets = 32 (transformers always uses 32 buckets), got " +
+             std::to_string(relative_attention_num_buckets));
+    }
     static constexpr const char* acts[] = {"gelu", "gelu_new", "gelu_pytorch_tanh", "gelu_fast",
                                            "relu", "silu", "swish", "tanh"};
     bool ok = false;
@@ -96,7 +121,7 @@ struct encoder_config {
   }
 
   /// Builds a config from a parsed config.json object. `model_type` picks the family
-  /// ("bert", "roberta", "xlm-roberta" → roberta, "albert"); unknown types are rejected, as
+  /// ("bert", "roberta", "xlm-roberta" → roberta, "albert", "mpnet"); unknown types are rejected, as
   /// are `position_embedding_type` other than "absolute".
   static encoder_config from_hf_json(const nlohmann::json& j, const std::string& where = "config.json") {
     auto fail = [&](const std::string& m) -> void { throw hf_config_error(where + ": " + m); };
@@ -127,8 +152,14 @@ struct encoder_config {
       c.hidden_dropout_prob = 0.0;
       c.attention_probs_dropout_prob = 0.0;
       c.pad_token_id = 0;
+    } else if (type == "mpnet") {
+      c.family = encoder_family::mpnet;
+      // MPNetConfig defaults: BERT-base sizes, RoBERTa-style padding index
+      c.vocab_size = 30527;
+      c.pad_token_id = 1;
+      c.type_vocab_size = 1;
     } else {
-      fail("unsupported model_type '" + type + "' (supported: bert, roberta, xlm-roberta, albert)");
+      fail("unsupported model_type '" + type + "' (supported: bert, roberta, xlm-roberta, albert, mpnet)");
     }
     auto get_int = [&](const char* key, std::int64_t& field) {
       if (!j.contains(key) || j[key].is_null()) return;
@@ -152,6 +183,7 @@ struct encoder_config {
     get_int("pad_token_id", c.pad_token_id);
     get_int("num_hidden_groups", c.num_hidden_groups);
     get_int("inner_group_num", c.inner_group_num);
+    get_int("relative_attention_num_buckets", c.relative_attention_num_buckets);
     get_double("layer_norm_eps", c.layer_norm_eps);
     get_double("hidden_dropout_prob", c.hidden_dropout_prob);
     get_double("attention_probs_dropout_prob", c.attention_probs_dropout_prob);

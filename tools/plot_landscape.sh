@@ -41,7 +41,7 @@ done
 zmax=$(awk -v a="$zmin" -v b="$zmax" 'BEGIN { print (b - a < 1e-9 ? a + 1e-3 : b) }')
 
 term="png"
-gnuplot -e 'set terminal' 2>/dev/null | grep -q pngcairo && term="pngcairo"
+[[ $(gnuplot -e 'set terminal' 2>&1) == *pngcairo* ]] && term="pngcairo"  # no grep -q pipe under pipefail
 if [[ $term == pngcairo ]]; then termline="set terminal pngcairo size $((620 * n)),1100 enhanced font 'Sans,11'"
 else termline="set terminal png size $((620 * n)),1100 enhanced"; fi
 

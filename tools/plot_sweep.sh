@@ -38,7 +38,7 @@ xt=""
 for ((j = 0; j < nm; j++)); do xt+="${xt:+, }'${methods[j]}' $j"; done
 
 term="png"
-gnuplot -e 'set terminal' 2>/dev/null | grep -q pngcairo && term="pngcairo"
+[[ $(gnuplot -e 'set terminal' 2>&1) == *pngcairo* ]] && term="pngcairo"  # no grep -q pipe under pipefail
 cols=$(( nt < 3 ? nt : 3 )); rows=$(( (nt + cols - 1) / cols ))
 {
   echo "set terminal $term size $((120 + 90 * nm > 420 ? 120 + 90 * nm : 420))*$cols,380*$rows"

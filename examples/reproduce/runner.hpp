@@ -154,6 +154,7 @@ struct run_result {
   double final_train_loss = 0;            ///< mean training loss of the last epoch
   double text_edits_per_example = 0;      ///< text methods: mean changed words/tokens per example
   double wall_seconds = 0;
+  double majority = 0;                    ///< the report split's majority-class rate (fraction), the floor to beat
 };
 
 // ==== tokenizer ================================================================================
@@ -992,6 +993,13 @@ inline run_result run_with_step(const run_config& cfg, const run_data& data, con
   }
   model.restore(best_state);
   res.report = evaluate(rep);
+  {
+    std::map<int, std::size_t> counts;
+    for (const auto& e : rep) ++counts[e.label];
+    std::size_t top = 0;
+    for (const auto& [label, n] : counts) top = std::max(top, n);
+    res.majority = static_cast<double>(top) / static_cast<double>(rep.size());
+  }
   res.text_edits_per_example = edited_examples > 0 ? edits / edited_examples : 0.0;
   res.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (on_trained) {

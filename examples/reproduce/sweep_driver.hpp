@@ -154,6 +154,7 @@ inline std::map<std::string, double> record_metrics(const run_result& r) {
   m["best_epoch"] = r.best_epoch;
   m["train_loss"] = std::isfinite(r.final_train_loss) ? r.final_train_loss : -1.0;
   m["edits_per_example"] = r.text_edits_per_example;
+  m["majority"] = r.majority;
   return m;
 }
 
@@ -162,7 +163,8 @@ inline std::vector<sweep::run_record> score_records(const std::vector<sweep::run
   std::vector<sweep::run_record> out = in;
   for (auto& r : out)
     for (auto it = r.metrics.begin(); it != r.metrics.end();)
-      it = (it->first == "best_epoch" || it->first == "train_loss" || it->first == "edits_per_example") ? r.metrics.erase(it) : std::next(it);
+      it = (it->first == "best_epoch" || it->first == "train_loss" || it->first == "edits_per_example" ||
+            it->first == "majority") ? r.metrics.erase(it) : std::next(it);
   return out;
 }
 
@@ -284,6 +286,13 @@ inline std::vector<sweep_job> plan(const std::vector<std::string>& tasks, const 
 /// min | max, for the given tasks and methods in that order.
 inline void print_table(const std::vector<sweep::run_record>& records, std::FILE* out = stdout) {
   std::fputs(sweep::summary_markdown(sweep::summarize(score_records(records))).c_str(), out);
+  const auto majority = sweep::majority_rates(records);
+  for (const auto& [task, rate] : majority) std::fprintf(out, "\n%s: majority-class rate of the report split %.2f %%\n", task.c_str(), 100 * rate);
+  const auto paired = sweep::paired_rows(records, "vanilla", "accuracy");
+  if (!paired.empty()) {
+    std::fputs("\nPaired against vanilla (same seed: same data order and initialisation), accuracy in points:\n\n", out);
+    std::fputs(sweep::paired_markdown(paired).c_str(), out);
+  }
 }
 
 }  // namespace ptp::repro

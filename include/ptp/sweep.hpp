@@ -49,6 +49,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <map>
 #include <optional>
 #include <set>
@@ -58,6 +59,7 @@
 #include <string_view>
 #include <system_error>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include <fcntl.h>
@@ -427,6 +429,74 @@ namespace detail {
            std::to_string(s.n) + "," + detail::exact(s.mean) + "," + (s.n >= 2 ? detail::exact(s.stddev) : "") + "," +
            detail::exact(s.min) + "," + detail::exact(s.max) + "\n";
   }
+  return out;
+}
+
+/// A method against the baseline over the seeds both have run (paired: a seed fixes the data
+/// order and the initialisation for every method). `mean_diff` ± `se_diff` is the mean of the
+/// per-seed differences method − baseline and its standard error sd/√n (NaN below 2 seeds);
+/// `std_ratio` is the method's standard deviation over those seeds divided by the baseline's.
+struct paired_row {
+  std::string task, method, baseline, metric;
+  std::size_t n = 0;
+  double mean_diff = 0.0;
+  double se_diff = std::numeric_limits<double>::quiet_NaN();
+  double std_ratio = std::numeric_limits<double>::quiet_NaN();
+};
+
+/// The paired rows of every task × method ≠ `baseline` that shares at least one seed with
+/// the baseline, for `metric`; sorted by task, then method. A run key seen twice counts once.
+[[nodiscard]] inline std::vector<paired_row> paired_rows(const std::vector<run_record>& records, const std::string& baseline,
+                                                         const std::string& metric) {
+  std::set<std::string> seen;
+  std::map<std::pair<std::string, std::string>, std::map<std::uint64_t, double>> by;  // (task, method) → seed → value
+  for (const auto& r : records) {
+    if (!seen.insert(r.run_key()).second) continue;
+    if (const auto it = r.metrics.find(metric); it != r.metrics.end()) by[{r.task, r.method}].emplace(r.seed, it->second);
+  }
+  std::vector<paired_row> rows;
+  for (const auto& [key, values] : by) {
+    if (key.second == baseline) continue;
+    const auto base = by.find({key.first, baseline});
+    if (base == by.end()) continue;
+    std::vector<double> d, a, b;
+    for (const auto& [seed, v] : values)
+      if (const auto it = base->second.find(seed); it != base->second.end()) {
+        d.push_back(v - it->second);
+        a.push_back(v);
+        b.push_back(it->second);
+      }
+    if (d.empty()) continue;
+    const auto sd = data::summarize(d), sa = data::summarize(a), sb = data::summarize(b);
+    paired_row row{.task = key.first, .method = key.second, .baseline = baseline, .metric = metric, .n = d.size(), .mean_diff = sd.mean};
+    if (d.size() >= 2) {
+      row.se_diff = sd.stddev / std::sqrt(static_cast<double>(d.size()));
+      row.std_ratio = sb.stddev > 0 ? sa.stddev / sb.stddev : std::numeric_limits<double>::infinity();
+    }
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+/// The paired rows as Markdown: task | method | n | method − baseline (mean ± SE) | std ratio.
+[[nodiscard]] inline std::string paired_markdown(const std::vector<paired_row>& rows, const table_options& o = {}) {
+  std::string out = "| task | method | n | − baseline: mean ± SE | std ratio |\n|---|---|---:|---:|---:|\n";
+  for (const auto& r : rows) {
+    const std::string se = std::isfinite(r.se_diff) ? detail::fixed(r.se_diff * o.scale, o.precision) : "n/a";
+    const std::string ratio = std::isfinite(r.std_ratio) ? detail::fixed(r.std_ratio, 2) : "n/a";
+    out += "| " + detail::md_cell(r.task) + " | " + detail::md_cell(r.method) + " − " + detail::md_cell(r.baseline) + " | " +
+           std::to_string(r.n) + " | " + (r.mean_diff >= 0 ? "+" : "") + detail::fixed(r.mean_diff * o.scale, o.precision) + " ± " + se +
+           " | " + ratio + " |\n";
+  }
+  return out;
+}
+
+/// Per task, the report split's majority-class rate as the runs recorded it (metric
+/// "majority"; the first record of a task that has it).
+[[nodiscard]] inline std::map<std::string, double> majority_rates(const std::vector<run_record>& records) {
+  std::map<std::string, double> out;
+  for (const auto& r : records)
+    if (const auto it = r.metrics.find("majority"); it != r.metrics.end()) out.emplace(r.task, it->second);
   return out;
 }
 

@@ -303,3 +303,34 @@ TEST_CASE("progress: durations, status text, lines off a terminal, bar on reques
   ptp::progress unknown("scan", 0, {.style = ptp::progress_style::lines}, nullptr);
   CHECK(unknown.status(7, 2.0) == "7  3.5 it/s");
 }
+
+TEST_CASE("sweep: paired differences against vanilla, std ratio, majority rate", "[reproduce][sweep]") {
+  // vanilla {0.5, 0.6, 0.7}, ptp {0.6, 0.6, 0.9} on seeds 1–3, plus a ptp seed 4 with no
+  // vanilla partner (left out of the pairing): differences {0.1, 0, 0.2} → mean 0.1, sd 0.1,
+  // SE 0.1/√3; std ratio sd{0.6,0.6,0.9} / sd{0.5,0.6,0.7} = 0.17320508/0.1.
+  std::vector<sw::run_record> rs;
+  const double van[] = {0.5, 0.6, 0.7}, ptp[] = {0.6, 0.6, 0.9};
+  for (std::uint64_t s = 1; s <= 3; ++s) {
+    rs.push_back(run("T", "vanilla", s, van[s - 1]));
+    rs.push_back(run("T", "ptp", s, ptp[s - 1]));
+  }
+  rs.push_back(run("T", "ptp", 4, 0.1));
+  rs.push_back(rs.front());  // a run recorded twice counts once
+  for (auto& r : rs) r.metrics["majority"] = 0.25;
+  const auto rows = sw::paired_rows(rs, "vanilla", "accuracy");
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].method == "ptp");
+  CHECK(rows[0].n == 3);
+  CHECK(rows[0].mean_diff == Approx(0.1).margin(1e-12));
+  CHECK(rows[0].se_diff == Approx(0.1 / std::sqrt(3.0)).epsilon(1e-9));
+  CHECK(rows[0].std_ratio == Approx(std::sqrt(0.03) / 0.1).epsilon(1e-9));
+  const auto md = sw::paired_markdown(rows);
+  CHECK(contains(md, "| T | ptp − vanilla | 3 | +10.00 ± 5.77 | 1.73 |"));
+  CHECK(sw::majority_rates(rs).at("T") == 0.25);
+  // one seed: no SE, no ratio
+  const std::vector<sw::run_record> one{run("T", "vanilla", 1, 0.5), run("T", "ptp", 1, 0.7)};
+  const auto r1 = sw::paired_rows(one, "vanilla", "accuracy");
+  REQUIRE(r1.size() == 1);
+  CHECK(std::isnan(r1[0].se_diff));
+  CHECK(contains(sw::paired_markdown(r1), "+20.00 ± n/a | n/a"));
+}

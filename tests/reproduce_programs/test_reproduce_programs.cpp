@@ -16,6 +16,7 @@
 
 #include "../reproduce/temp_dir.hpp"
 #include "tiny_wic.hpp"
+#include "wordnet_supersense.hpp"
 
 // after the LibTorch headers: c10 defines a CHECK macro of its own, and Catch's must win
 #include "catch.hpp"
@@ -279,4 +280,47 @@ TEST_CASE("--model names a packaged encoder; MPNet's tokenizer gets RoBERTa's sp
   const auto e = tok.encode({"A premise.", std::string("A hypothesis.")});
   CHECK(e.ids.front() == static_cast<std::uint32_t>(tok.cls()));
   CHECK(e.ids.back() == static_cast<std::uint32_t>(tok.sep()));
+}
+
+TEST_CASE("WordNet supersense: balanced, disjoint, labelled by lexicographer file, deterministic", "[reproduce][supersense]") {
+  const auto& wn = wordnet();
+  const wordnet_supersense_options o{.train_per_class = 4, .dev_per_class = 3, .test_per_class = 5};
+  const auto a = build_wordnet_supersense(wn, o);
+  const auto b = build_wordnet_supersense(wn, o);
+  REQUIRE(a.classes.size() == 7);
+  REQUIRE(a.train.size() == 28);
+  REQUIRE(a.dev.size() == 21);
+  REQUIRE(a.test.size() == 35);
+  std::set<std::string> texts;
+  std::map<int, int> per_class;
+  for (const auto* split : {&a.train, &a.dev, &a.test})
+    for (const auto& e : *split) {
+      CHECK(texts.insert(e.text).second);  // no text in two places
+      CHECK(e.text.find(';') == std::string::npos);
+      CHECK(e.text.find('"') == std::string::npos);
+      // the label is the synset's lexicographer file
+      const auto dot = e.synset.find(".n.");
+      REQUIRE(dot != std::string::npos);
+      bool found = false;
+      for (const auto* s : wn.lookup(e.synset.substr(0, dot), ptp::text::pos::noun))
+        if (wn.name(*s) == e.synset) {
+          found = true;
+          CHECK(ptp::text::lexicographer_file(s->lex_filenum) == "noun." + a.classes[static_cast<std::size_t>(e.label)]);
+        }
+      CHECK(found);
+      if (split == &a.train) ++per_class[e.label];
+    }
+  for (int c = 0; c < 7; ++c) CHECK(per_class[c] == 4);
+  for (std::size_t i = 0; i < a.test.size(); ++i) CHECK(a.test[i].text == b.test[i].text);
+  auto o2 = o;
+  o2.seed += 1;
+  CHECK(build_wordnet_supersense(wn, o2).test.front().text != a.test.front().text);
+  auto bad = o;
+  bad.classes = {"animal", "dog"};
+  CHECK_THROWS_WITH(build_wordnet_supersense(wn, bad), Catch::Contains("'dog' is not a noun lexicographer file"));
+  bad.classes = {"animal", "animal"};
+  CHECK_THROWS_WITH(build_wordnet_supersense(wn, bad), Catch::Contains("listed twice"));
+  bad.classes = {"animal", "Tops"};
+  bad.test_per_class = 100000;
+  CHECK_THROWS_WITH(build_wordnet_supersense(wn, bad), Catch::Contains("usable synsets"));
 }

@@ -445,3 +445,23 @@ TEST_CASE("synonym_substitution: the sample() fast path draws what candidates() 
     }
   }
 }
+
+TEST_CASE("wordnet: lexicographer files by number; every synset of a part in file order", "[text][wordnet]") {
+  // lexnames(5WN): 0 adj.all, 3 noun.Tops, 5 noun.animal, 18 noun.person, 44 adj.ppl
+  CHECK(lexicographer_file(0) == "adj.all");
+  CHECK(lexicographer_file(3) == "noun.Tops");
+  CHECK(lexicographer_file(5) == "noun.animal");
+  CHECK(lexicographer_file(18) == "noun.person");
+  CHECK(lexicographer_file(44) == "adj.ppl");
+  CHECK(lexicographer_file(45).empty());
+  const wordnet wn;
+  const auto dog = wn.synsets("dog", pos::noun).front();    // dog.n.01: a member of the genus Canis
+  CHECK(lexicographer_file(dog->lex_filenum) == "noun.animal");
+  const auto run = wn.synsets("run", pos::verb).front();
+  CHECK(lexicographer_file(run->lex_filenum).starts_with("verb."));
+  const auto all = wn.all_synsets(pos::noun);
+  CHECK(all.size() == wn.synset_count(pos::noun));
+  CHECK(all.size() == 82115);  // WordNet 3.0's noun synsets
+  CHECK(std::is_sorted(all.begin(), all.end(), [](const synset& a, const synset& b) { return a.offset < b.offset; }));
+  CHECK(wn.at(pos::noun, dog->offset) == &all[static_cast<std::size_t>(dog - all.data())]);
+}

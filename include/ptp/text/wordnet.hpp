@@ -48,6 +48,23 @@ inline constexpr std::array<pos, 4> all_pos{pos::noun, pos::verb, pos::adj, pos:
   return letters[static_cast<std::size_t>(p)];
 }
 
+/// The name of lexicographer file `n` ("noun.animal" for 5), as WordNet 3.0 numbers them
+/// (lexnames(5WN): 45 files, 0–44); empty when `n` is out of range. Debian's wordnet-base
+/// does not ship the lexnames file, so the table is here.
+[[nodiscard]] constexpr std::string_view lexicographer_file(std::uint8_t n) noexcept {
+  constexpr std::array<std::string_view, 45> names{
+      "adj.all",         "adj.pert",          "adv.all",         "noun.Tops",       "noun.act",
+      "noun.animal",     "noun.artifact",     "noun.attribute",  "noun.body",       "noun.cognition",
+      "noun.communication", "noun.event",     "noun.feeling",    "noun.food",       "noun.group",
+      "noun.location",   "noun.motive",       "noun.object",     "noun.person",     "noun.phenomenon",
+      "noun.plant",      "noun.possession",   "noun.process",    "noun.quantity",   "noun.relation",
+      "noun.shape",      "noun.state",        "noun.substance",  "noun.time",       "verb.body",
+      "verb.change",     "verb.cognition",    "verb.communication", "verb.competition", "verb.consumption",
+      "verb.contact",    "verb.creation",     "verb.emotion",    "verb.motion",     "verb.perception",
+      "verb.possession", "verb.social",       "verb.stative",    "verb.weather",    "adj.ppl"};
+  return n < names.size() ? names[n] : std::string_view{};
+}
+
 /// A set of parts of speech (a 4-bit mask).
 struct pos_set {
   std::uint8_t bits = 0;
@@ -619,6 +636,9 @@ class wordnet {
     }
     return out;
   }
+
+  /// Every synset of part of speech p, in data-file order (adjectives include satellites).
+  [[nodiscard]] std::span<const synset> all_synsets(pos p) const noexcept { return part(p).synsets; }
 
   /// The synset at `offset` in data.<p>, or nullptr.
   [[nodiscard]] const synset* at(pos p, std::uint32_t offset) const noexcept { return part(p).at(offset); }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "sweep_driver.hpp"
+#include "wordnet_supersense.hpp"
 #include "wordnet_wic.hpp"
 
 namespace ptp::repro {
@@ -42,6 +43,39 @@ inline run_data wordnet_wic_run_data(const wordnet_wic& task, const common_cli& 
                 .train = to_examples(task.train, tpl),
                 .select = to_examples(task.dev, tpl),
                 .report = to_examples(task.test, tpl),
+                .select_name = "dev",
+                .report_name = "test"};
+  cap(data.train, cli.max_train);
+  cap(data.select, cli.max_eval);
+  cap(data.report, cli.max_eval);
+  return data;
+}
+
+/// The supersense task's name in sweep records and checkpoint names.
+inline constexpr const char* supersense_task_name = "WordNet-supersense";
+
+/// The flags that size and seed the WordNet supersense task.
+inline void add_supersense_options(CLI::App& app, wordnet_supersense_options& so) {
+  app.add_option("--train-per-class", so.train_per_class)->capture_default_str();
+  app.add_option("--dev-per-class", so.dev_per_class)->capture_default_str();
+  app.add_option("--test-per-class", so.test_per_class)->capture_default_str();
+  app.add_option("--supersense-seed", so.seed, "seed of the supersense split")->capture_default_str();
+}
+
+/// WordNet supersense as the runner's data: one text per example (the definition), the
+/// classifier over the classes, capped by the command line's --max-train / --max-eval.
+inline run_data supersense_run_data(const wordnet_supersense& task, const common_cli& cli) {
+  auto convert = [](const std::vector<supersense_example>& v) {
+    std::vector<example> out;
+    out.reserve(v.size());
+    for (const auto& e : v) out.push_back({.choices = {data::text_pair{e.text, std::nullopt}}, .cloze = std::nullopt, .label = e.label});
+    return out;
+  };
+  run_data data{.info = {.task = std::nullopt, .name = supersense_task_name, .labels = task.classes.size(), .multiple_choice = false,
+                         .verbalizer = task.classes},
+                .train = convert(task.train),
+                .select = convert(task.dev),
+                .report = convert(task.test),
                 .select_name = "dev",
                 .report_name = "test"};
   cap(data.train, cli.max_train);

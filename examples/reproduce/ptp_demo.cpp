@@ -18,9 +18,13 @@ int main(int argc, char** argv) {
   common_cli cli;
   demo_defaults(cli);
   wordnet_wic_options wo = demo_sizes();
-  std::string wordnet_dir, write_jsonl;
+  wordnet_supersense_options so;
+  std::string wordnet_dir, write_jsonl, demo_task = "wic";
   cli.add(app);
   add_wordnet_wic_options(app, wo, wordnet_dir);
+  add_supersense_options(app, so);
+  app.add_option("--demo-task", demo_task, "wic (WordNet Word-in-Context) | supersense (noun lexicographer file of a definition)")
+      ->capture_default_str();
   app.add_option("--write-jsonl", write_jsonl, "also write the task as WiC jsonl (train/dev/test.jsonl) into this dir");
   app.add_flag("--progress", cli.base.show_progress, "per-epoch progress on stderr");
   CLI11_PARSE(app, argc, argv);
@@ -28,16 +32,26 @@ int main(int argc, char** argv) {
     cli.finish();
     const auto t0 = std::chrono::steady_clock::now();
     const ptp::text::wordnet wn = wordnet_dir.empty() ? ptp::text::wordnet() : ptp::text::wordnet(wordnet_dir);
-    const auto task = build_wordnet_wic(wn, wo);
-    if (!write_jsonl.empty()) write_wordnet_wic(task, write_jsonl);
-    std::printf("WordNet WiC: %zu train / %zu dev / %zu test pairs (balanced, no lemma shared across splits)\n", task.train.size(),
-                task.dev.size(), task.test.size());
+    run_data data;
+    if (demo_task == "supersense") {
+      const auto task = build_wordnet_supersense(wn, so);
+      std::printf("WordNet supersense: %zu classes, %zu train / %zu dev / %zu test definitions (balanced)\n", task.classes.size(),
+                  task.train.size(), task.dev.size(), task.test.size());
+      data = supersense_run_data(task, cli);
+    } else if (demo_task == "wic") {
+      const auto task = build_wordnet_wic(wn, wo);
+      if (!write_jsonl.empty()) write_wordnet_wic(task, write_jsonl);
+      std::printf("WordNet WiC: %zu train / %zu dev / %zu test pairs (balanced, no lemma shared across splits)\n", task.train.size(),
+                  task.dev.size(), task.test.size());
+      data = wordnet_wic_run_data(task, cli);
+    } else {
+      throw std::invalid_argument("--demo-task must be wic or supersense");
+    }
     std::printf("model: %s (frozen), prompt: %s (%lld tokens), %d epochs, batch %lld, lr %g, threads %d\n",
                 cli.base.model_dir.string().c_str(), cli.base.prompt.c_str(), static_cast<long long>(cli.base.prefix_length),
                 cli.base.epochs, static_cast<long long>(cli.base.batch_size), cli.base.lr, cli.base.threads);
     std::fflush(stdout);
-    const run_data data = wordnet_wic_run_data(task, cli);
-    const auto jobs = plan({demo_task_name}, split_list(cli.methods), parse_seeds(cli.seeds), cli.base);
+    const auto jobs = plan({demo_task == "wic" ? demo_task_name : supersense_task_name}, split_list(cli.methods), parse_seeds(cli.seeds), cli.base);
     const auto o = run_sweep(jobs, cli.out, [&](const std::string&) { return data; }, cli.stop_after, nullptr,
                              cli.checkpoint_dir);
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -176,7 +176,8 @@ int main(int argc, char** argv) {
                                         .max_train = cli.max_train, .max_eval = cli.max_eval}, tpl);
     }
     if (!eval_file.empty()) {
-      data.select = load_examples(data.info.task, eval_file, tpl);
+      if (!data.info.task) throw std::invalid_argument("--eval-file: the demo's task is built from WordNet, not read from jsonl");
+      data.select = load_examples(*data.info.task, eval_file, tpl);
       data.select_name = eval_file;
     }
     std::printf("%s: surface on %zu examples of %s\n", task_name.c_str(), std::min(lc.examples, data.select.size()),

@@ -491,7 +491,7 @@ inline batch collate(const std::vector<const encoded_example*>& examples, std::i
 
 /// Prompt slots inside the input: the shallow prompts (soft, P-tuning) fill them; a deep
 /// prefix needs none.
-inline std::int64_t prompt_slots(const run_config& cfg, data::task t) {
+inline std::int64_t prompt_slots(const run_config& cfg, std::optional<data::task> t) {
   if (cfg.prompt == "ptuning" && cfg.pattern_id != 0) return cfg.pattern_id > 0 ? cfg.pattern_id : t == data::task::wsc ? 2 : 1;
   return cfg.prompt == "soft" || cfg.prompt == "ptuning" ? cfg.prefix_length : 0;
 }

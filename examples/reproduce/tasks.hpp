@@ -37,7 +37,7 @@ struct example {
 
 /// A task's shape: labels, multiple choice, verbalizer.
 struct task_info {
-  data::task task = data::task::rte;
+  std::optional<data::task> task;       ///< the SuperGLUE task; none for the demo's own tasks
   std::string name;                     ///< "RTE", … (data folder spelling)
   std::size_t labels = 2;               ///< classes (choices for COPA)
   bool multiple_choice = false;         ///< COPA
@@ -124,7 +124,7 @@ inline std::vector<example> load_examples(data::task t, const std::filesystem::p
 }
 
 /// The task's metrics on predictions: accuracy always; CB adds macro-F1 ("f1").
-inline std::map<std::string, double> score(data::task t, const std::vector<int>& predictions, const std::vector<int>& labels) {
+inline std::map<std::string, double> score(std::optional<data::task> t, const std::vector<int>& predictions, const std::vector<int>& labels) {
   std::map<std::string, double> m{{"accuracy", data::accuracy(predictions, labels)}};
   if (t == data::task::cb) m["f1"] = data::macro_f1(predictions, labels);
   return m;
@@ -132,7 +132,7 @@ inline std::map<std::string, double> score(data::task t, const std::vector<int>&
 
 /// The number the best epoch is chosen by: accuracy, or for CB the mean of accuracy and
 /// macro-F1 (**our choice**; the SuperGLUE CB score is that mean).
-inline double selection_score(data::task t, const std::map<std::string, double>& m) {
+inline double selection_score(std::optional<data::task> t, const std::map<std::string, double>& m) {
   return t == data::task::cb ? 0.5 * (m.at("accuracy") + m.at("f1")) : m.at("accuracy");
 }
 

@@ -3,7 +3,7 @@
 // sweep's --save-checkpoints, or by an earlier ptp_landscape run) or trained here, then the
 // loss surface is evaluated with ptp::landscape on a fixed batch of the task's selection split
 // (or of --eval-file):
-//   --data demo       the demo's WordNet WiC task (default; the runner with the demo's settings)
+//   --data demo       the demo's WordNet task (default; the runner with the demo's settings)
 //   --data superglue  a SuperGLUE task as ptp_superglue builds it (--task, --data-dir, ...)
 //   --data fewglue    a FewGLUE task as ptp_fewglue builds it (P-tuning cloze, tuned backbone)
 //   --space embeddings  (default) the input word embeddings move (mask: the real tokens)
@@ -106,12 +106,12 @@ std::string json_of(const std::string& task, const std::string& method, const la
 int main(int argc, char** argv) {
   CLI::App app{"ptp landscape: loss surface around a trained prompt, per method (demo, SuperGLUE or FewGLUE task data)"};
   common_cli cli;
-  wordnet_wic_options wo = demo_sizes();
+  demo_options demo;
   landscape_cli lc;
-  std::string family = "demo", wordnet_dir, data_dir, train_file, split_file, eval_file;
+  std::string family = "demo", data_dir, train_file, split_file, eval_file;
   cli.add(app);
-  add_wordnet_wic_options(app, wo, wordnet_dir);
-  app.add_option("--data", family, "demo (WordNet WiC) | superglue | fewglue: the task data and the model defaults")
+  add_demo_options(app, demo);
+  app.add_option("--data", family, "demo (the demo's WordNet task, --demo-task) | superglue | fewglue: the task data and the model defaults")
       ->capture_default_str();
   app.add_option("--data-dir", data_dir, "superglue: folder of <Task>/train.jsonl; fewglue: of <Task>/{train,dev32}.jsonl");
   app.add_option("--train-file", train_file, "superglue: training jsonl");
@@ -135,7 +135,6 @@ int main(int argc, char** argv) {
   else if (family == "fewglue") fewglue_defaults(cli);
   else if (family == "demo") {
     demo_defaults(cli);
-    cli.base.epochs = 2;
   } else {
     std::fprintf(stderr, "ptp_landscape: --data must be demo, superglue or fewglue, not '%s'\n", family.c_str());
     return 1;
@@ -158,11 +157,12 @@ int main(int argc, char** argv) {
     if (!lc.checkpoint.empty() && !checkpoint_file) fs::create_directories(lc.checkpoint);
 
     run_data data;
-    std::string task_name = demo_task_name;
+    std::string task_name;
     auto tpl = ptp::data::ptuning_v2::template_id::bert;
     if (family == "demo") {
-      const ptp::text::wordnet wn = wordnet_dir.empty() ? ptp::text::wordnet() : ptp::text::wordnet(wordnet_dir);
-      data = wordnet_wic_run_data(build_wordnet_wic(wn, wo), cli);
+      auto d = build_demo(demo, cli);
+      data = std::move(d.data);
+      task_name = d.task_name;
     } else {
       const auto tasks = split_list(cli.tasks);
       if (tasks.size() != 1) throw std::invalid_argument("--task: give exactly one task");

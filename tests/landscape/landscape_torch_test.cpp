@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 #include "catch.hpp"
@@ -117,13 +118,17 @@ TEST_CASE("plot_landscape.sh and plot_sweep.sh write PNGs from tiny inputs", "[l
     for (const std::string m : {"vanilla", "ptp-rn"})
       for (int s = 1; s <= 3; ++s)
         jl << "{\"config\":{\"epochs\":1},\"key\":\"k\",\"method\":\"" << m << "\",\"metrics\":{\"accuracy\":" << 0.5 + 0.01 * s
-           << ",\"best_epoch\":1},\"seed\":" << s << ",\"task\":\"WiC\",\"wall_seconds\":1.0}\n";
+           << ",\"best_epoch\":1,\"majority\":0.375},\"seed\":" << s << ",\"task\":\"WiC\",\"wall_seconds\":1.0}\n";
     jl << "{\"config\":{\"epochs\":1},\"key\":\"torn";  // a torn tail is skipped
   }
   const auto spng = dir / "sweep.png";
-  const std::string cmd2 = "\"" + (src / "tools/plot_sweep.sh").string() + "\" \"" + (dir / "r.jsonl").string() + "\" \"" +
+  const std::string cmd2 = "PTP_PLOT_GP=\"" + (dir / "sweep.gp").string() + "\" \"" + (src / "tools/plot_sweep.sh").string() + "\" \"" + (dir / "r.jsonl").string() + "\" \"" +
                            spng.string() + "\" > /dev/null";
   REQUIRE(std::system(cmd2.c_str()) == 0);
   CHECK(is_png(spng));
+  // the majority-class rate (metrics.majority, a fraction) is drawn as a line at 37.5 %
+  std::ifstream gp(dir / "sweep.gp");
+  const std::string script((std::istreambuf_iterator<char>(gp)), std::istreambuf_iterator<char>());
+  CHECK(script.find("37.5 with lines dt 2 lw 2 lc rgb '#777777' title 'majority class'") != std::string::npos);
   fs::remove_all(dir);
 }

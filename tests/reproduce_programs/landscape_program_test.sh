@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ptp_landscape end to end on (a little of) SuperGLUE CB: train and save a prompt, load the
+# ptp_landscape end to end on (a little of) SuperGLUE CB and on the demo's task: train and save a prompt, load the
 # checkpoint and evaluate again — the same grid, byte for byte; a checkpoint of another
 # configuration is refused naming the tensor; the JSON records the real example count.
 #   landscape_program_test.sh <ptp_landscape binary>
@@ -23,4 +23,9 @@ if "$bin" "${common[@]}" --prefix-length 3 --checkpoint "$work/ck/CB-vanilla-see
   exit 1
 fi
 grep -q "parts.prefix.embedding.weight" "$work/err"
-echo "ptp_landscape: trained + saved, reloaded (identical grid), mismatched checkpoint refused"
+# --data demo trains on the demo's task (supersense by default) and names its checkpoint so
+"$bin" --data demo --max-train 14 --max-eval 14 --epochs 1 --points 3 --examples 8 --methods vanilla --threads 1 \
+  --checkpoint "$work/dk" --out-dir "$work/d" > "$work/d.log"
+test -s "$work/dk/WordNet-supersense-vanilla-seed1.pt"
+grep -q "WordNet-supersense: surface on 8 examples of dev" "$work/d.log"
+echo "ptp_landscape: trained + saved, reloaded (identical grid), mismatched checkpoint refused, demo task"

@@ -7,15 +7,12 @@
 //   paper_superglue_rte --model-dir /models/roberta-large --device cuda \
 //                       --report-file /data/superglue/RTE/val.jsonl --out results/paper_rte.jsonl
 // Every runner flag still applies (e.g. --epochs 3 --max-train 200 for a CPU smoke run).
-// ptp/config.hpp first: its option tables call `bind<Tag>(&A::member)` unqualified, and once
-// <functional> is visible, argument-dependent lookup through std::string members also finds
-// std::bind (a config.hpp issue, reported; qualifying the call there fixes it)
-#include <ptp/config.hpp>
-
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <string>
+
+#include <ptp/config.hpp>
 
 #include "programs.hpp"
 #include "sweep_driver.hpp"

@@ -178,6 +178,33 @@ consteval bool check_text_perturbation() {
 
 namespace detail {
 
+template <class P>
+concept reads_clean_gradient = requires { requires P::needs_clean_gradient; };  // the tag, as embedding stages declare it
+
+template <class P, class S, class G>
+concept gradient_perturbation_returns_same =  // p(seq, ∇_e L(x), gen, mode): the clean gradient rides along
+    requires(const P& p, const S& seq, const G& grad, ptp::generator& gen, ptp::mode m) {
+      { p(seq, grad, gen, m) } -> std::same_as<S>;
+    };
+
+}  // namespace detail
+
+/// A text stage that needs the clean pass's per-token gradient ∇_e L(x) (B×L×d, masked
+/// like every gradient a stage sees): PTP-ADV in text space ranks words by it and scores
+/// swaps with it (A2T, HotFlip; PAPER.md §4). It says so as gradient-based embedding
+/// stages do, with `static constexpr bool needs_clean_gradient = true;`, and
+/// ptp::regularizer_t::step calls it as `p(batch, clean_gradient, gen, mode)` after the
+/// clean pass. Composing one where no clean pass runs (regularizer_t::perturb_text) fails
+/// to compile.
+/// @code
+///   static_assert(ptp::text::GradientTextPerturbation<MyStage, MyBatch, MyTensor>);
+/// @endcode
+template <class P, class S, class G>
+concept GradientTextPerturbation = detail::perturbation_copyable<P> && detail::reads_clean_gradient<P> &&
+                                   detail::gradient_perturbation_returns_same<P, S, G>;
+
+namespace detail {
+
 template <class S, class K>
 concept candidates_callable =  // the one query: replacements for key at position pos, at most k
     requires(const S& s, const K& key, std::size_t pos, std::size_t k) { s.candidates(key, pos, k); };

@@ -314,15 +314,7 @@ struct aligned_words {
     throw std::invalid_argument("align_words: " + std::to_string(offsets.size()) + " token offsets for " +
                                 std::to_string(positions.size()) + " positions");
   aligned_words out{.text = words::split(text), .alignment = {}, .row = row, .edits = 0};
-  // the words' byte ranges, in words::split's order
-  std::vector<std::pair<std::size_t, std::size_t>> ranges;
-  const auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; };
-  for (std::size_t i = 0; i < text.size();) {
-    while (i < text.size() && space(text[i])) ++i;
-    const std::size_t b = i;
-    while (i < text.size() && !space(text[i])) ++i;
-    if (i > b) ranges.emplace_back(b, i);
-  }
+  const auto ranges = words::ranges(text);
   out.alignment.resize(ranges.size());
   for (std::size_t w = 0; w < ranges.size(); ++w)
     for (std::size_t t = 0; t < positions.size(); ++t)

@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "ptp/mode.hpp"
@@ -46,14 +47,15 @@ struct words {
   /// Splits `s` on ASCII white space; no word is protected.
   [[nodiscard]] static words split(std::string_view s) {
     words w;
-    std::size_t i = 0;
-    while (i < s.size()) {
-      while (i < s.size() && is_space(s[i])) ++i;
-      const std::size_t b = i;
-      while (i < s.size() && !is_space(s[i])) ++i;
-      if (i > b) w.text.emplace_back(s.substr(b, i - b));
-    }
+    for_each_word(s, [&](std::size_t b, std::size_t e) { w.text.emplace_back(s.substr(b, e - b)); });
     return w;
+  }
+  /// The byte ranges [begin, end) of the words split(s) finds, in order (to align words
+  /// with tokens by their offsets: align_words).
+  [[nodiscard]] static std::vector<std::pair<std::size_t, std::size_t>> ranges(std::string_view s) {
+    std::vector<std::pair<std::size_t, std::size_t>> out;
+    for_each_word(s, [&](std::size_t b, std::size_t e) { out.emplace_back(b, e); });
+    return out;
   }
   /// The words joined by single spaces.
   [[nodiscard]] std::string join() const {
@@ -67,6 +69,17 @@ struct words {
   friend bool operator==(const words&, const words&) = default;
 
  private:
+  // Calls on_word(begin, end) for each maximal run of non-space bytes of s, in order.
+  template <class OnWord>
+  static void for_each_word(std::string_view s, OnWord&& on_word) {
+    std::size_t i = 0;
+    while (i < s.size()) {
+      while (i < s.size() && is_space(s[i])) ++i;
+      const std::size_t b = i;
+      while (i < s.size() && !is_space(s[i])) ++i;
+      if (i > b) on_word(b, i);
+    }
+  }
   static constexpr bool is_space(char c) noexcept {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
   }

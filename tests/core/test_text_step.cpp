@@ -160,6 +160,20 @@ TEMPLATE_LIST_TEST_CASE("step() with random_mask is clean + λ·L(mask(x)) from 
   CHECK(pert2 != pert);
   CHECK(gs2.offset == gh2.offset);
 
+  // a stage that ascends (PGD) starts from the perturbed text's own gradient: the perturbed
+  // term is what the embedding path alone gives at embed(x̃)
+  const ptp::embedding::pgd adv{.steps = 2, .step_size = 0.2, .epsilon = 0.5};
+  ptp::generator gh3 = gen0;
+  auto xt3 = x;
+  mask.in_place(std::span(xt3), gh3, ptp::mode::train);
+  auto p3 = tm.embed(xt3);
+  const double pert3 = ptp::regularizer(adv, ptp::objective::perturbed_only{}).loss(p3.model, p3.embeddings, p3.mask, gh3);
+  ptp::generator gs4 = gen0;
+  const double got3 = ptp::regularizer(mask, adv, ptp::objective::clean_plus_perturbed{.weight = lam}).step(tm, x, gs4);
+  CHECK(got3 == Approx(clean + lam * pert3).epsilon(rel_tol<S>));
+  CHECK(pert3 != pert);
+  CHECK(gs4.offset == gh3.offset);
+
   // perturbed_only: the masked text's loss alone
   ptp::generator gs3 = gen0;
   CHECK(ptp::regularizer(mask, ptp::objective::perturbed_only{}).step(tm, x, gs3) == Approx(pert).epsilon(rel_tol<S>));

@@ -745,20 +745,6 @@ inline at::Device parse_device(const std::string& d) {
   return at::Device(d);
 }
 
-/// Word byte ranges of `s` split on ASCII white space (as text::words::split does).
-inline std::vector<std::pair<std::size_t, std::size_t>> word_ranges(std::string_view s) {
-  std::vector<std::pair<std::size_t, std::size_t>> out;
-  std::size_t i = 0;
-  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; };
-  while (i < s.size()) {
-    while (i < s.size() && space(s[i])) ++i;
-    const std::size_t b = i;
-    while (i < s.size() && !space(s[i])) ++i;
-    if (i > b) out.emplace_back(b, i);
-  }
-  return out;
-}
-
 /// `ex` with one text replaced: the classifier's pair field, or a cloze part.
 inline void replace_text(example& ex, head_kind head, const text_segment& seg, std::string text) {
   if (head == head_kind::classifier) {
@@ -944,14 +930,9 @@ inline run_result run_with_step(const run_config& cfg, const run_data& data, con
             for (const auto& r : chosen[k]->rows) {
               const std::span<const float> grads(gc.data_ptr<float>() + row * L * D, L * D);
               for (const auto& seg : r.segments) {
-                const auto ranges = detail::word_ranges(seg.text);
-                auto words = text::words::split(seg.text);
-                std::vector<std::vector<std::size_t>> align(words.size());
-                for (std::size_t w = 0; w < ranges.size(); ++w)
-                  for (std::size_t t = 0; t < seg.positions.size(); ++t)
-                    if (seg.offsets[t].first < ranges[w].second && seg.offsets[t].second > ranges[w].first) align[w].push_back(seg.positions[t]);
-                const auto out = attack(words, grads, std::span<const std::vector<std::size_t>>(align), a2t_ctx->view(), source, lookup,
-                                        tagger, mode::train);
+                const auto aligned = text::align_words(seg.text, seg.offsets, seg.positions);
+                const auto out = attack(aligned.text, grads, std::span<const std::vector<std::size_t>>(aligned.alignment),
+                                        a2t_ctx->view(), source, lookup, tagger, mode::train);
                 if (!out.edits.empty()) {
                   edits += static_cast<double>(out.edits.size());
                   detail::replace_text(ex, cfg.head, seg, out.perturbed.join());

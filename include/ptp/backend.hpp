@@ -160,6 +160,22 @@ template <class T>
   }
 }
 
+/// t's values in row-major order on the host, as V (float or double): host backends read
+/// `data`, device backends provide `to_host(t, std::span<V>)`. For code that must read a
+/// gradient on the CPU (A2T's word importance).
+template <class V, class T>
+[[nodiscard]] std::vector<V> to_host(const T& t) {
+  std::vector<V> out(detail::numel(backend<T>::shape(t)));
+  if constexpr (requires(std::span<V> o) { backend<T>::to_host(t, o); }) {
+    backend<T>::to_host(t, std::span<V>(out));
+  } else {
+    static_assert(detail::host_contiguous<T>, "ptp::backend<T> needs `to_host(const T&, std::span<V>)` or `data`");
+    const auto* p = backend<T>::data(t);
+    for (std::size_t i = 0; i < out.size(); ++i) out[i] = static_cast<V>(p[i]);
+  }
+  return out;
+}
+
 /// y ← y + a·x (the triad every fused update is measured against).
 template <class T>
 void axpy(T& y, double a, const T& x) {

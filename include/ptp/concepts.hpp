@@ -73,6 +73,20 @@ concept has_logits_backward = requires(M& m, const T& e, const logits_t<M, T>& d
   m.logits_backward(e, dz, g, w);  // vector–Jacobian product from B×C logit gradients
 };
 
+// --- TextModel blocks: what a step needs to run a (perturbed) token batch ------------------
+template <class M, class X>
+concept has_embed = requires(M& m, const X& x) {
+  m.embed(x);  // e = embed(x̃): text stages change tokens, so the step must re-embed them
+};
+template <class M, class X>
+using embedded_t = std::remove_cvref_t<decltype(std::declval<M&>().embed(std::declval<const X&>()))>;
+template <class B>
+concept has_embedded_members = requires(B& b) {
+  b.embeddings;  // B×L×d input embeddings of the batch
+  b.mask;        // B×L: the positions an embedding stage may perturb
+  b.model;       // the batch's loss at its embeddings (its labels, attention mask, …)
+};
+
 }  // namespace detail
 
 /// A tensor ptp can work with: a `ptp::backend<T>` specialisation with `shape`,
@@ -95,6 +109,17 @@ concept Differentiable =
 /// Differentiable (cross-entropy), and it is what symmetric-KL objectives need.
 template <class M, class T>
 concept LogitModel = Tensor<T> && detail::has_logits<M, T> && detail::has_logits_backward<M, T>;
+
+/// A model that reads text (PAPER.md §2: x̃ = text_perturb(x); e = embed(x̃)): `m.embed(x)`
+/// turns a token batch x (clean or perturbed) into `.embeddings` (B×L×d), `.mask` (B×L, the
+/// perturbable positions) and `.model`, a Differentiable over those embeddings (a value or a
+/// reference member). ptp::embedded is such a result; ptp::embed_with(fn) makes a TextModel
+/// of a function x ↦ {model, embeddings, mask}.
+template <class M, class X>
+concept TextModel =
+    detail::has_embed<M, X> && detail::has_embedded_members<detail::embedded_t<M, X>> &&
+    Differentiable<std::remove_cvref_t<decltype(std::declval<detail::embedded_t<M, X>&>().model)>,
+                   std::remove_cvref_t<decltype(std::declval<detail::embedded_t<M, X>&>().embeddings)>>;
 
 /// A trainable prompt: parameters, and how they join the input (PAPER.md §5).
 ///   parameters()     the trainable tensor(s) θ
@@ -153,6 +178,20 @@ constexpr void logit_model() {
   static_assert(detail::has_logits<M, T>, "ptp::LogitModel: missing `logits(const T& e)` returning B×C scores (concepts.hpp; needed by SMART/R3F/consistency)");
   static_assert(detail::has_logits_backward<M, T>,
                 "ptp::LogitModel: missing `logits_backward(const T& e, const Z& dlogits, T* grad_e, double w)` (concepts.hpp)");
+}
+
+template <class M, class X>
+constexpr void text_model() {
+  static_assert(detail::has_embed<M, X>,
+                "ptp::TextModel: missing `embed(const X& batch)` — the step re-embeds the perturbed text (concepts.hpp, PAPER.md §2)");
+  if constexpr (detail::has_embed<M, X>) {
+    using B = detail::embedded_t<M, X>;
+    static_assert(detail::has_embedded_members<B>,
+                  "ptp::TextModel: `embed(batch)` must return members `model`, `embeddings` and `mask` (ptp::embedded) (concepts.hpp)");
+    if constexpr (detail::has_embedded_members<B>)
+      differentiable<std::remove_cvref_t<decltype(std::declval<B&>().model)>,
+                     std::remove_cvref_t<decltype(std::declval<B&>().embeddings)>>();
+  }
 }
 
 template <class S>

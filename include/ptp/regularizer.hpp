@@ -19,6 +19,7 @@
 #include "ptp/losses.hpp"
 #include "ptp/mode.hpp"
 #include "ptp/objective.hpp"
+#include "ptp/text/concepts.hpp"
 
 namespace ptp {
 
@@ -33,6 +34,35 @@ struct no_embedding_perturbation {
 inline void require_finite(double loss, const std::string& term) {
   if (!std::isfinite(loss)) throw non_finite_error("ptp: non-finite loss in the " + term + " term (" + std::to_string(loss) + ")");
 }
+
+/// What a TextModel's `embed(batch)` returns: the batch's loss as a Differentiable (a value,
+/// or a reference member `F&` when gradients must reach a model the caller owns), its
+/// B×L×d input embeddings and its B×L perturbation mask.
+template <class F, class T, class M>
+struct embedded {
+  F model;
+  T embeddings;
+  M mask;
+};
+template <class F, class T, class M>
+embedded(F, T, M) -> embedded<F, T, M>;
+
+/// A TextModel made of a function x ↦ {model, embeddings, mask} (a lambda that embeds a
+/// token batch; ptp::torch::train_step_text's `prepare`).
+/// @code
+///   auto tm = ptp::embed_with{[&](const Batch& x) { return ptp::embedded{f_for(x), embed(x), mask(x)}; }};
+///   double loss = reg.step(tm, batch, gen);
+/// @endcode
+template <class Fn>
+struct embed_with {
+  Fn fn;
+  template <class X>
+  auto embed(const X& x) {
+    return fn(x);
+  }
+};
+template <class Fn>
+embed_with(Fn) -> embed_with<Fn>;
 
 namespace detail {
 // A model whose forward passes draw random numbers (dropout) and can replay them.
@@ -140,6 +170,12 @@ concept has_default_objective = requires { typename S::default_objective; };
 template <class S>
 concept stage_needs_logits = requires { requires S::needs_logits; };
 
+// Whether any of the text stages reads the clean pass's gradient (text::GradientTextPerturbation).
+template <class Tuple>
+inline constexpr bool text_needs_gradient = false;
+template <class... S>
+inline constexpr bool text_needs_gradient<std::tuple<S...>> = (text::detail::reads_clean_gradient<S> || ...);
+
 // The symKL gradient of the stage's reference (objective::consistency): the stage's
 // `consistency_gradient`, else the full gradient.
 template <class S>
@@ -167,8 +203,12 @@ class regularizer_t {
   const Text& text_stages() const { return text_; }
 
   /// Applies the text stages in order (identity in eval mode or when there are none).
+  /// No clean pass runs here, so a gradient-aware text stage (A2T) cannot: use step().
   template <class Seq>
   Seq perturb_text(Seq seq, generator& gen, mode m) const {
+    static_assert(!detail::text_needs_gradient<Text>,
+                  "ptp::regularizer::perturb_text: a gradient-aware text stage (needs_clean_gradient, e.g. A2T) needs "
+                  "the clean pass's gradient — call step(model, batch, gen) (regularizer.hpp, PAPER.md §4)");
     if (m == mode::eval) return seq;
     std::apply([&](const auto&... s) { ((seq = s(std::move(seq), gen, m)), ...); }, text_);
     return seq;
@@ -192,6 +232,60 @@ class regularizer_t {
     if (m == mode::eval) return fd.evaluate(e);
     step_context<F, T, M, Objective> ctx(f, e, mask, objective_);
     return train_loss(fd, ctx, gen);
+  }
+
+  /// One step from a token batch x (PAPER.md §2):
+  ///   L = c·L(embed(x)) + λ·P,  x̃ = the text stages applied to x,
+  ///   P = L(embed(x̃)) without an embedding stage, else Σ_k w_k L(embed(x̃) + δ_k) with δ
+  ///   from the embedding stage at embed(x̃) (its gradient there computed when it needs it,
+  ///   adding nothing to θ); c, λ the objective's clean and perturbed weights.
+  /// The clean pass runs first and hands its masked ∇_e L(x) to gradient-aware text stages
+  /// (text::GradientTextPerturbation, A2T). θ's gradient accumulates as in loss().
+  /// With no text stages this is exactly loss(f, embed(x)…): same calls, same draws.
+  /// Evaluation: the clean loss of x, never perturbed.
+  /// @tparam TM TextModel<TM, X> (embed(x) → {model, embeddings, mask}; ptp::embed_with)
+  /// @code
+  ///   auto reg = ptp::regularizer(ptp::text::random_mask{.rate = 0.15, .mask_id = 103},
+  ///                               ptp::embedding::gaussian{.sigma = 1e-2});
+  ///   double loss = reg.step(text_model, batch, gen);
+  /// @endcode
+  template <class TM, class X>
+  double step(TM& model, const X& x, generator& gen, mode m = mode::train) const {
+    check::text_model<TM, X>();
+    auto clean = model.embed(x);
+    if constexpr (std::tuple_size_v<Text> == 0) {
+      return loss(clean.model, clean.embeddings, clean.mask, gen, m);
+    } else {
+      static_assert(!std::is_same_v<Objective, objective::consistency>,
+                    "ptp::regularizer::step: text stages with objective::consistency are not implemented yet "
+                    "(use clean_plus_perturbed or perturbed_only)");
+      using F = std::remove_cvref_t<decltype(clean.model)>;
+      using T = std::remove_cvref_t<decltype(clean.embeddings)>;
+      using M = std::remove_cvref_t<decltype(clean.mask)>;
+      auto& f = clean.model;
+      const T& e = clean.embeddings;
+      ops::require_embedding_and_mask(e, clean.mask, "ptp::regularizer::step");
+      if (ops::shape(e)[0] == 0) throw std::invalid_argument("ptp::regularizer::step: empty batch (B = 0)");
+      differentiable_ref<F, T> fd(f);
+      if (m == mode::eval) return fd.evaluate(e);
+      const double cw = objective_.clean_weight();
+      double lc = 0;
+      std::optional<T> g;
+      if constexpr (detail::text_needs_gradient<Text>) {
+        step_context<F, T, M, Objective> ctx(f, e, clean.mask, objective_);
+        T gr = ops::zeros_like(e);
+        lc = fd.evaluate_with_gradient(e, &gr, cw);
+        ctx.finish_gradient(lc, gr, "clean");
+        g.emplace(std::move(gr));
+      } else if (cw > 0) {
+        lc = fd.evaluate_with_gradient(e, nullptr, cw);
+        require_finite(lc, "clean");
+      }
+      X xt = x;
+      std::apply([&](const auto&... s) { ((xt = apply_text_stage(s, std::move(xt), g, gen, m)), ...); }, text_);
+      auto pert = model.embed(xt);
+      return cw * lc + objective_.perturbed_weight() * perturbed_loss(pert.model, pert.embeddings, pert.mask, gen);
+    }
   }
 
   /// As loss(), and also reports how many model passes the step took.
@@ -235,20 +329,60 @@ class regularizer_t {
         }
       }
       auto points = embedding_.perturb(ctx, gen);
-      double pert = 0;
-      for (auto& p : points) {
-        if (p.loss) {
-          pert += p.weight * *p.loss;
-          continue;
-        }
-        const T x = ops::add(e, *p.delta);
-        const double l = fd.evaluate_with_gradient(x, nullptr, objective_.perturbed_weight() * p.weight);
-        ctx.count_pass();
-        require_finite(l, "perturbed");
-        pert += p.weight * l;
-      }
-      return cw * clean + objective_.perturbed_weight() * pert;
+      return cw * clean + objective_.perturbed_weight() * perturbed_sum(fd, ctx, points);
     }
+  }
+
+  // Σ_k w_k L(e + δ_k) over the stage's points (a point with its loss already computed,
+  // FreeLB's, is only added); each pass adds λ·w_k·∇_θ.
+  template <class F, class T, class Ctx, class Points>
+  double perturbed_sum(differentiable_ref<F, T>& fd, Ctx& ctx, Points& points) const {
+    const T& e = ctx.embeddings();
+    double pert = 0;
+    for (auto& p : points) {
+      if (p.loss) {
+        pert += p.weight * *p.loss;
+        continue;
+      }
+      const T x = ops::add(e, *p.delta);
+      const double l = fd.evaluate_with_gradient(x, nullptr, objective_.perturbed_weight() * p.weight);
+      ctx.count_pass();
+      require_finite(l, "perturbed");
+      pert += p.weight * l;
+    }
+    return pert;
+  }
+
+  // step()'s perturbed term at the perturbed text's embeddings: L(ẽ), or the embedding
+  // stage's points around ẽ; each pass adds λ·w·∇_θ.
+  template <class F, class T, class M>
+  double perturbed_loss(F& f, const T& e, const M& mask, generator& gen) const {
+    ops::require_embedding_and_mask(e, mask, "ptp::regularizer::step (perturbed text)");
+    differentiable_ref<F, T> fd(f);
+    if constexpr (std::is_same_v<Embedding, no_embedding_perturbation>) {
+      const double l = fd.evaluate_with_gradient(e, nullptr, objective_.perturbed_weight());
+      require_finite(l, "perturbed (text)");
+      return l;
+    } else {
+      step_context<F, T, M, Objective> ctx(f, e, mask, objective_);
+      if constexpr (Embedding::needs_clean_gradient) {
+        // FGM/PGD ascend from the perturbed text: its ∇_e costs one pass that adds nothing to θ
+        T g = ops::zeros_like(e);
+        const double l = fd.evaluate_with_gradient(e, &g, 0.0);
+        ctx.count_pass();
+        ctx.finish_gradient(l, g, "perturbed text");
+        ctx.set_clean_gradient(std::move(g));
+      }
+      auto points = embedding_.perturb(ctx, gen);
+      return perturbed_sum(fd, ctx, points);
+    }
+  }
+
+  // One text stage: gradient-aware ones also get the clean pass's ∇_e L(x).
+  template <class S, class X, class G>
+  static X apply_text_stage(const S& s, X&& x, const std::optional<G>& g, generator& gen, mode m) {
+    if constexpr (text::detail::reads_clean_gradient<S>) return s(std::move(x), *g, gen, m);
+    else return s(std::move(x), gen, m);
   }
 
   // L = [CE(e)] + λ·symKL(p(e), p(e + δ)); the symKL gradient through both sides (R3F) or

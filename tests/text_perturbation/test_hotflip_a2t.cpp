@@ -7,7 +7,11 @@
 #include <string>
 #include <vector>
 
+#include <unsupported/Eigen/CXX11/Tensor>
+
 #include "catch.hpp"
+#include "ptp/adapters/eigen.hpp"
+#include "ptp/regularizer.hpp"
 #include "ptp/text/a2t.hpp"
 #include "ptp/text/hotflip.hpp"
 
@@ -568,4 +572,103 @@ TEST_CASE("a2t: with WordNet candidates on a text of 5 words and min_words = 1 t
   REQUIRE(r.edits[0].word == 1);
   REQUIRE((r.edits[0].after == "film" || r.edits[0].after == "flick"));
   REQUIRE(r.perturbed.text[3] == "quick");  // budget spent
+}
+
+// ---- A2T as a gradient-aware stage of ptp::regularizer -----------------------------------
+
+namespace {
+
+using grad3 = Eigen::Tensor<double, 3, Eigen::RowMajor>;
+using mask2 = Eigen::Tensor<double, 2, Eigen::RowMajor>;
+
+/// L(e) = Σ G·e: its ∇_e is G wherever it is evaluated, so the clean gradient the stage
+/// receives is known exactly.
+struct constant_gradient_loss {
+  grad3 G;
+  double evaluate(const grad3& e) { return ptp::ops::dot(G, e); }
+  void gradient(const grad3&, grad3* g, double) {
+    if (g) *g = ptp::ops::copy(G);
+  }
+};
+
+/// A TextModel over A2T's batch: embeddings zero, every position perturbable, the loss above;
+/// records the batches it embeds.
+struct aligned_model {
+  grad3 G;
+  std::vector<std::vector<aligned_words>> seen;
+  auto embed(const std::vector<aligned_words>& x) {
+    seen.push_back(x);
+    const auto s = ptp::ops::shape(G);
+    mask2 m(static_cast<long>(s[0]), static_cast<long>(s[1]));
+    m.setConstant(1.0);
+    return ptp::embedded{constant_gradient_loss{G}, ptp::backend<grad3>::zeros_like(G), std::move(m)};
+  }
+};
+
+}  // namespace
+
+TEST_CASE("align_words: each word gets the positions of the tokens overlapping it", "[text][a2t][step]") {
+  // "the actor ran": tokens the | act | ##or | ran at byte ranges, sitting at positions 1..4
+  const std::vector<std::pair<std::size_t, std::size_t>> offsets{{0, 3}, {4, 7}, {7, 9}, {10, 13}};
+  const std::vector<std::size_t> positions{1, 2, 3, 4};
+  const auto a = align_words("the  actor ran", std::vector<std::pair<std::size_t, std::size_t>>{{0, 3}, {5, 8}, {8, 10}, {11, 14}},
+                             positions, 2);
+  REQUIRE(a.text == words::split("the actor ran"));
+  REQUIRE(a.row == 2);
+  REQUIRE(a.alignment == std::vector<std::vector<std::size_t>>{{1}, {2, 3}, {4}});
+  const auto b = align_words("the actor ran", std::span(offsets).first(3), std::span<const std::size_t>(positions).first(3));
+  REQUIRE(b.alignment == std::vector<std::vector<std::size_t>>{{1}, {2, 3}, {}});  // "ran": no token
+  REQUIRE_THROWS_AS(align_words("x", offsets, std::span<const std::size_t>(positions).first(2)), std::invalid_argument);
+}
+
+TEST_CASE("a2t_stage: a gradient-aware text stage attacks with the clean pass's gradient", "[text][a2t][step]") {
+  const world w(1);
+  const auto lookup = [&w](std::string_view s) { return w.lookup(s); };
+  const std::size_t tokens = w.grads.size() / w.dim;
+  // the batch: the world's text in row 1 of a 2-row batch (row 0 is another, untouched text)
+  grad3 G(2, static_cast<long>(tokens), static_cast<long>(w.dim));
+  G.setZero();
+  std::copy(w.grads.begin(), w.grads.end(), G.data() + tokens * w.dim);
+  const std::vector<aligned_words> batch{{.text = words::split("the movie"), .alignment = {{0}, {1}}, .row = 0, .edits = 0},
+                                         {.text = w.text, .alignment = w.alignment, .row = 1, .edits = 0}};
+
+  const a2t_stage<double, table_source, decltype(lookup), wordnet_pos_tagger> stage{
+      .attack = {}, .embeddings = w.view(), .source = w.source, .lookup = lookup, .tagger = wordnet_pos_tagger{wn()}};
+  static_assert(GradientTextPerturbation<decltype(stage), std::vector<aligned_words>, grad3>);
+  static_assert(!TextPerturbation<decltype(stage), words>);
+
+  // what the attack does with this gradient, called directly
+  const auto direct = a2t{}(w.text, std::span<const double>(w.grads), std::span<const std::vector<std::size_t>>(w.alignment),
+                            w.view(), w.source, lookup, wordnet_pos_tagger{wn()}, ptp::mode::train);
+  REQUIRE(direct.edits.size() == 4);  // the budget, all used: the gradient names these words
+
+  aligned_model tm{.G = G, .seen = {}};
+  ptp::generator gen{.seed = 4};
+  const auto reg = ptp::regularizer(stage, ptp::objective::clean_plus_perturbed{.weight = 0.5});
+  const double loss = reg.step(tm, batch, gen);
+  REQUIRE(tm.seen.size() == 2);
+  CHECK(tm.seen[0] == batch);
+  const auto& out = tm.seen[1];
+  CHECK(out[1].text == direct.perturbed);  // the words the clean gradient says, and only those
+  CHECK(out[1].edits == 4);
+  for (std::size_t i = 0; i < w.text.size(); ++i) {
+    const bool edited = std::any_of(direct.edits.begin(), direct.edits.end(), [&](const a2t_edit& e) { return e.word == i; });
+    INFO("word " << i);
+    CHECK((out[1].text.text[i] != w.text.text[i]) == edited);
+  }
+  CHECK(out[0].text == batch[0].text);  // row 0's gradient is zero
+  CHECK(out[0].edits == 0);
+  CHECK(loss == 0.0);  // e = 0 for both terms of Σ G·e
+  CHECK(gen.offset == 0);
+
+  // zero gradient: no word has importance, no swap a first-order gain → nothing changes
+  aligned_model flat{.G = ptp::backend<grad3>::zeros_like(G), .seen = {}};
+  (void)reg.step(flat, batch, gen);
+  REQUIRE(flat.seen.size() == 2);
+  CHECK(flat.seen[1] == batch);
+
+  // evaluation never perturbs: the clean loss of the batch, one embed
+  aligned_model ev{.G = G, .seen = {}};
+  (void)reg.step(ev, batch, gen, ptp::mode::eval);
+  CHECK(ev.seen.size() == 1);
 }

@@ -134,9 +134,14 @@ TEST_CASE("random_mask: a batch masked at once equals its sequences masked in tu
   ptp::generator one{.seed = 9, .offset = 2}, all = one;
   auto turn = batch;
   for (auto& s : turn) mask.in_place(s, one, ptp::mode::train);
+  // the batch form of operator() (what ptp::regularizer_t::step calls) draws the same
+  ptp::generator copying = all;
+  const auto copied = mask(batch, copying, ptp::mode::train);
   mask.in_place(std::span{batch}, all, ptp::mode::train);
   CHECK(batch == turn);
+  CHECK(copied == turn);
   CHECK(all.offset == one.offset);
+  CHECK(copying.offset == one.offset);
   std::size_t masked = 0;
   for (const auto& s : batch) masked += static_cast<std::size_t>(std::count(s.ids.begin(), s.ids.end(), 103));
   CHECK(masked > 0);

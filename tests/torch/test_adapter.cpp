@@ -532,3 +532,54 @@ TEST_CASE("train_step_text: text stages, then embedding, then the regularized st
   CHECK(t.prompt->weight.grad().abs().max().item<double>() > 0);
   CHECK(t.opt->param_groups()[0].options().get_lr() == Approx(0.5e-2));
 }
+
+TEST_CASE("train_step_text: the loss and θ's gradient are clean + λ·perturbed (manual autograd)", "[torch][train]") {
+  // Reference: one autograd graph of CE(x) + λ·CE(x̃), x̃ = the markers hidden. The warm-up's
+  // first step runs at lr = 0, so the parameters stay where the reference evaluated them.
+  // Tolerance: float32 sums in a different order, 1e-5 relative.
+  const double lam = 0.6;
+  trainer ref;
+  auto ids = ref.data.ids;
+  auto hidden = ids.clone();
+  hidden.masked_fill_((ids == 2).logical_or(ids == 3), 5);
+  REQUIRE(!at::equal(ids, hidden));
+  auto ce = [&](trainer& t, const at::Tensor& x) {
+    at::Tensor e;
+    {
+      torch::NoGradGuard ng;
+      e = t.net->tokens->forward(x);
+    }
+    return at::cross_entropy_loss(t.net->forward(t.prompt->join(e), t.prompt->join_mask(t.data.attention_mask)), t.data.labels);
+  };
+  ref.opt->zero_grad();
+  const auto clean = ce(ref, ids), pert = ce(ref, hidden);
+  const auto total = clean + lam * pert;
+  total.backward();
+  const double want = total.item<double>();
+  const auto want_grad = ref.prompt->weight.grad().clone();
+  // the two terms differ by 5e-4, 30× the tolerance below: (1 + λ)·CE(x) or (1 + λ)·CE(x̃) would fail
+  REQUIRE(std::abs(clean.item<double>() - pert.item<double>()) > 1e-4);
+
+  trainer t;
+  auto reg = ptp::regularizer(hide_markers{}, ptp::objective::clean_plus_perturbed{.weight = lam});
+  auto flat = t.data.ids.flatten().contiguous();
+  std::vector<std::int64_t> v(flat.data_ptr<std::int64_t>(), flat.data_ptr<std::int64_t>() + flat.numel());
+  struct prepared {
+    ptp::torch::autograd_model model;
+    at::Tensor embeddings, mask;
+  };
+  int calls = 0;
+  const double got = ptp::torch::train_step_text(
+      reg, v,
+      [&](const std::vector<std::int64_t>& x) {
+        ++calls;
+        torch::NoGradGuard ng;
+        return prepared{t.model(), t.net->tokens->forward(at::tensor(x, at::kLong).view_as(t.data.ids)), t.data.perturb_mask};
+      },
+      t.gen, *t.opt, t.sched.get());
+  CHECK(calls == 2);  // the clean batch, then the perturbed one
+  CHECK(got == Approx(want).epsilon(1e-5));
+  CHECK(std::abs(got - pert.item<double>()) > 1e-3);
+  const auto g = t.prompt->weight.grad();
+  CHECK((g - want_grad).abs().max().item<double>() <= 1e-5 * want_grad.abs().max().item<double>());
+}

@@ -20,8 +20,10 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
+#include "ptp/backend.hpp"
 #include "ptp/mode.hpp"
 #include "ptp/text/candidates.hpp"
 #include "ptp/text/concepts.hpp"
@@ -284,6 +286,82 @@ struct a2t {
   static bool equal_ci(std::string_view a, std::string_view b) noexcept {
     return a.size() == b.size() &&
            std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return detail::wn::lower(x) == detail::wn::lower(y); });
+  }
+};
+
+
+/// One text of a batch as A2T sees it: its words and, for each word, the positions of its
+/// sub-tokens in row `row` of the batch (row b of the B×L×d clean gradient).
+struct aligned_words {
+  words text{};                                        ///< the words (their flags kept)
+  std::vector<std::vector<std::size_t>> alignment{};  ///< per word: token positions l in the row
+  std::size_t row = 0;                                ///< batch row b
+  std::size_t edits = 0;                              ///< words the attack has changed so far
+  friend bool operator==(const aligned_words&, const aligned_words&) = default;
+};
+
+/// Splits `text` on white space (as words::split) and gives each word the positions of the
+/// tokens whose byte ranges overlap it: token k covers `offsets[k]` = [begin, end) of `text`
+/// and sits at `positions[k]` of row `row`. A token spanning two words belongs to both; a
+/// word no token covers gets none (A2T skips it).
+/// @code
+///   auto a = ptp::text::align_words("the actor", offsets, positions, /*row=*/0);
+/// @endcode
+[[nodiscard]] inline aligned_words align_words(std::string_view text,
+                                               std::span<const std::pair<std::size_t, std::size_t>> offsets,
+                                               std::span<const std::size_t> positions, std::size_t row = 0) {
+  if (offsets.size() != positions.size())
+    throw std::invalid_argument("align_words: " + std::to_string(offsets.size()) + " token offsets for " +
+                                std::to_string(positions.size()) + " positions");
+  aligned_words out{.text = words::split(text), .alignment = {}, .row = row, .edits = 0};
+  const auto ranges = words::ranges(text);
+  out.alignment.resize(ranges.size());
+  for (std::size_t w = 0; w < ranges.size(); ++w)
+    for (std::size_t t = 0; t < positions.size(); ++t)
+      if (offsets[t].first < ranges[w].second && offsets[t].second > ranges[w].first) out.alignment[w].push_back(positions[t]);
+  return out;
+}
+
+/// A2T as a text stage of ptp::regularizer (text::GradientTextPerturbation): after the clean
+/// pass, every text of the batch (`std::vector<aligned_words>`) is attacked with its row of
+/// the clean gradient ∇_e L(x) (any ptp tensor, B×L×d; read on the host). The TextModel's
+/// `embed` then tokenizes the attacked words. The options and references are the a2t
+/// attack's (above); `embeddings` is the model's input embedding matrix.
+/// @code
+///   ptp::text::a2t_stage stage{.attack = {}, .embeddings = view, .source = wordnet_candidates{.db = wn},
+///                              .lookup = lookup, .tagger = wordnet_pos_tagger{wn}};
+///   auto reg = ptp::regularizer(stage, ptp::objective::clean_plus_perturbed{});
+/// @endcode
+template <class V, class Source, class Lookup, class Tagger, class Encoder = no_sentence_encoder>
+struct a2t_stage {
+  static constexpr bool needs_clean_gradient = true;  // word importance and HotFlip scores read ∇_e L(x)
+  a2t attack{};                  ///< options (A2T defaults)
+  matrix_view<V> embeddings{};   ///< vocab × dim input embedding matrix
+  Source source;                 ///< CandidateSource<Source, std::string>
+  Lookup lookup;                 ///< TokenLookup: word → sub-token ids
+  Tagger tagger;                 ///< PartOfSpeechTagger
+  Encoder encoder{};             ///< SentenceEncoder, or none
+
+  template <class G>
+  [[nodiscard]] std::vector<aligned_words> operator()(std::vector<aligned_words> batch, const G& clean_gradient,
+                                                      ptp::generator&, ptp::mode m) const {
+    const auto shape = ptp::ops::shape(clean_gradient);
+    if (shape.size() != 3 || shape[2] != embeddings.dim)
+      throw ptp::shape_error("a2t_stage: the clean gradient must be B×L×" + std::to_string(embeddings.dim) + ", got " +
+                             ptp::to_string(shape));
+    if (m == ptp::mode::eval) return batch;
+    const std::vector<V> host = ptp::ops::to_host<V>(clean_gradient);
+    const std::size_t row_size = shape[1] * shape[2];
+    for (auto& t : batch) {
+      if (t.row >= shape[0])
+        throw std::out_of_range("a2t_stage: text in row " + std::to_string(t.row) + " of a batch of " + std::to_string(shape[0]));
+      const std::span<const V> grads(host.data() + t.row * row_size, row_size);
+      auto r = attack(t.text, grads, std::span<const std::vector<std::size_t>>(t.alignment), embeddings, source, lookup,
+                      tagger, m, encoder);
+      t.edits += r.edits.size();
+      t.text = std::move(r.perturbed);
+    }
+    return batch;
   }
 };
 

@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "ptp/mode.hpp"
@@ -46,14 +47,15 @@ struct words {
   /// Splits `s` on ASCII white space; no word is protected.
   [[nodiscard]] static words split(std::string_view s) {
     words w;
-    std::size_t i = 0;
-    while (i < s.size()) {
-      while (i < s.size() && is_space(s[i])) ++i;
-      const std::size_t b = i;
-      while (i < s.size() && !is_space(s[i])) ++i;
-      if (i > b) w.text.emplace_back(s.substr(b, i - b));
-    }
+    for_each_word(s, [&](std::size_t b, std::size_t e) { w.text.emplace_back(s.substr(b, e - b)); });
     return w;
+  }
+  /// The byte ranges [begin, end) of the words split(s) finds, in order (to align words
+  /// with tokens by their offsets: align_words).
+  [[nodiscard]] static std::vector<std::pair<std::size_t, std::size_t>> ranges(std::string_view s) {
+    std::vector<std::pair<std::size_t, std::size_t>> out;
+    for_each_word(s, [&](std::size_t b, std::size_t e) { out.emplace_back(b, e); });
+    return out;
   }
   /// The words joined by single spaces.
   [[nodiscard]] std::string join() const {
@@ -67,6 +69,17 @@ struct words {
   friend bool operator==(const words&, const words&) = default;
 
  private:
+  // Calls on_word(begin, end) for each maximal run of non-space bytes of s, in order.
+  template <class OnWord>
+  static void for_each_word(std::string_view s, OnWord&& on_word) {
+    std::size_t i = 0;
+    while (i < s.size()) {
+      while (i < s.size() && is_space(s[i])) ++i;
+      const std::size_t b = i;
+      while (i < s.size() && !is_space(s[i])) ++i;
+      if (i > b) on_word(b, i);
+    }
+  }
   static constexpr bool is_space(char c) noexcept {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
   }
@@ -175,6 +188,33 @@ consteval bool check_text_perturbation() {
                 "TextPerturbation: `operator()(seq, gen, mode)` must return the same sequence type S");
   return TextPerturbation<P, S>;
 }
+
+namespace detail {
+
+template <class P>
+concept reads_clean_gradient = requires { requires P::needs_clean_gradient; };  // the tag, as embedding stages declare it
+
+template <class P, class S, class G>
+concept gradient_perturbation_returns_same =  // p(seq, ∇_e L(x), gen, mode): the clean gradient rides along
+    requires(const P& p, const S& seq, const G& grad, ptp::generator& gen, ptp::mode m) {
+      { p(seq, grad, gen, m) } -> std::same_as<S>;
+    };
+
+}  // namespace detail
+
+/// A text stage that needs the clean pass's per-token gradient ∇_e L(x) (B×L×d, masked
+/// like every gradient a stage sees): PTP-ADV in text space ranks words by it and scores
+/// swaps with it (A2T, HotFlip; PAPER.md §4). It says so as gradient-based embedding
+/// stages do, with `static constexpr bool needs_clean_gradient = true;`, and
+/// ptp::regularizer_t::step calls it as `p(batch, clean_gradient, gen, mode)` after the
+/// clean pass. Composing one where no clean pass runs (regularizer_t::perturb_text) fails
+/// to compile.
+/// @code
+///   static_assert(ptp::text::GradientTextPerturbation<MyStage, MyBatch, MyTensor>);
+/// @endcode
+template <class P, class S, class G>
+concept GradientTextPerturbation = detail::perturbation_copyable<P> && detail::reads_clean_gradient<P> &&
+                                   detail::gradient_perturbation_returns_same<P, S, G>;
 
 namespace detail {
 

@@ -50,6 +50,13 @@ struct random_mask {
     return out;
   }
 
+  /// Masks a batch (the form ptp::regularizer_t::step passes along): in_place on the batch.
+  [[nodiscard]] std::vector<token_sequence> operator()(std::vector<token_sequence> batch, ptp::generator& gen,
+                                                       ptp::mode m) const {
+    in_place(std::span<token_sequence>(batch), gen, m);
+    return batch;
+  }
+
   /// Masks words (replaces them by `mask_word`).
   [[nodiscard]] words operator()(const words& seq, ptp::generator& gen, ptp::mode m) const {
     detail::check_rate(rate, "random_mask");

@@ -159,6 +159,13 @@ struct backend<at::Tensor> {
   /// A detached contiguous deep copy.
   static tensor copy(const tensor& t) { return t.detach().clone(at::MemoryFormat::Contiguous); }
 
+  /// The values on the host (one device-to-host copy), as float or double.
+  template <class V>
+  static void to_host(const tensor& t, std::span<V> out) {
+    const at::Tensor c = t.detach().to(at::kCPU, std::is_same_v<V, double> ? at::kDouble : at::kFloat).contiguous();
+    std::copy_n(c.data_ptr<V>(), out.size(), out.data());
+  }
+
   static void axpy(tensor& y, double a, const tensor& x) {
     ops::require_same_shape(y, x, "ptp::ops::axpy");
     ::torch::NoGradGuard ng;

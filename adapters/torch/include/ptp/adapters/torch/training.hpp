@@ -111,6 +111,31 @@ inline bool gradients_finite(::torch::optim::Optimizer& opt) {
   return bad.empty() || !at::cat(bad).any().item<bool>();
 }
 
+// zero_grad, `terms()` (the step's loss; θ-gradients accumulated), the finiteness checks and
+// guard policy, optimizer and schedule step: what train_step and train_step_text share.
+template <class Terms>
+double guarded_step(Terms&& terms, ::torch::optim::Optimizer& optimizer, linear_warmup_decay* schedule,
+                    const step_guard& guard) {
+  optimizer.zero_grad();
+  std::string fault;
+  double loss = 0;
+  try {
+    loss = terms();
+    if (!gradients_finite(optimizer)) fault = "ptp: non-finite parameter gradient (θ) after the step's terms";
+  } catch (const non_finite_error& e) {
+    fault = e.what();
+  }
+  if (!fault.empty()) {
+    if (guard.policy == on_non_finite::stop)
+      throw non_finite_error(fault + where(guard) + " (policy: stop; on_non_finite::skip_step skips such steps)");
+    optimizer.zero_grad();
+    return std::numeric_limits<double>::quiet_NaN();
+  }
+  optimizer.step();
+  if (schedule) schedule->step();
+  return loss;
+}
+
 }  // namespace detail
 
 /// One training step: zero the gradients, reg.loss (training mode: clean and perturbed
@@ -129,36 +154,26 @@ template <class Reg, class F>
 double train_step(const Reg& reg, F& model, const at::Tensor& embeddings, const at::Tensor& perturbation_mask,
                   generator& gen, ::torch::optim::Optimizer& optimizer, linear_warmup_decay* schedule = nullptr,
                   const step_guard& guard = {}) {
-  optimizer.zero_grad();
-  std::string fault;
-  double loss = 0;
-  try {
-    loss = reg.loss(model, embeddings, perturbation_mask, gen, mode::train);
-    if (!detail::gradients_finite(optimizer)) fault = "ptp: non-finite parameter gradient (θ) after the step's terms";
-  } catch (const non_finite_error& e) {
-    fault = e.what();
-  }
-  if (!fault.empty()) {
-    if (guard.policy == on_non_finite::stop)
-      throw non_finite_error(fault + detail::where(guard) + " (policy: stop; on_non_finite::skip_step skips such steps)");
-    optimizer.zero_grad();
-    return std::numeric_limits<double>::quiet_NaN();
-  }
-  optimizer.step();
-  if (schedule) schedule->step();
-  return loss;
+  return detail::guarded_step([&] { return reg.loss(model, embeddings, perturbation_mask, gen, mode::train); }, optimizer,
+                              schedule, guard);
 }
 
-/// The same step with the regularizer's text stages first: `seq` (token ids, words…) goes
-/// through reg.perturb_text, then `prepare(perturbed)` returns what the step needs —
-/// a struct with members `model`, `embeddings` and `mask` (e.g. an autograd_model made for
-/// the perturbed batch, its embeddings and its perturbation mask).
+/// The same step from a token batch, text stages included: reg.step (regularizer.hpp) with
+/// `prepare` as the TextModel — `prepare(batch)` returns a struct with members `model`,
+/// `embeddings` and `mask` (e.g. an autograd_model made for that batch, its embeddings and
+/// its perturbation mask) and is called for the clean batch and for the perturbed one.
+/// The loss is clean + λ·perturbed (the objective's weights), the paper's PTP-RN-text and
+/// PTP-ADV-text; before issue 19 this function trained on the perturbed text alone.
+/// @code
+///   auto reg = ptp::regularizer(ptp::text::random_mask{.rate = 0.15, .mask_id = tok.mask()});
+///   double loss = ptp::torch::train_step_text(reg, batch, prepare, gen, *opt, &sched);
+/// @endcode
 template <class Reg, class Seq, class Prepare>
-double train_step_text(const Reg& reg, Seq seq, Prepare&& prepare, generator& gen, ::torch::optim::Optimizer& optimizer,
-                       linear_warmup_decay* schedule = nullptr) {
-  auto perturbed = reg.perturb_text(std::move(seq), gen, mode::train);
-  auto batch = std::forward<Prepare>(prepare)(std::move(perturbed));
-  return train_step(reg, batch.model, batch.embeddings, batch.mask, gen, optimizer, schedule);
+double train_step_text(const Reg& reg, const Seq& seq, Prepare&& prepare, generator& gen,
+                       ::torch::optim::Optimizer& optimizer, linear_warmup_decay* schedule = nullptr,
+                       const step_guard& guard = {}) {
+  embed_with<std::remove_reference_t<Prepare>&> model{prepare};
+  return detail::guarded_step([&] { return reg.step(model, seq, gen, mode::train); }, optimizer, schedule, guard);
 }
 
 namespace detail {

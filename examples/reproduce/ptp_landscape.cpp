@@ -11,7 +11,8 @@
 // The model flags must match the checkpoint's run (each family starts from its program's
 // defaults). Every method uses the same directions seed; the plot (tools/plot_landscape.sh)
 // uses one z scale for all. Writes, atomically, per method: landscape-<space>-<method>.csv
-// (a,b,loss) and .json (sharpness numbers), and landscape-<space>.tsv (one line per method).
+// (a,b,loss) and .json (sharpness numbers), and landscape-<space>.tsv (one line per method,
+// naming its CSV), whose path is the last line printed ("surfaces: PATH").
 #include <CLI/CLI.hpp>
 
 #include <chrono>
@@ -183,7 +184,7 @@ int main(int argc, char** argv) {
     std::printf("%s: surface on %zu examples of %s\n", task_name.c_str(), std::min(lc.examples, data.select.size()),
                 data.select_name.c_str());
     std::ostringstream tsv;
-    tsv << "method\tcenter_loss\tmax_increase\tmean_increase\treport_accuracy\n";
+    tsv << "method\tcenter_loss\tmax_increase\tmean_increase\treport_accuracy\tcsv\n";
     for (const auto& method : methods) {
       cfg.method = method;
       const auto t0 = std::chrono::steady_clock::now();
@@ -216,14 +217,17 @@ int main(int argc, char** argv) {
       ptp::sweep::write_file_atomically(base.string() + ".csv", csv.str());
       ptp::sweep::write_file_atomically(base.string() + ".json", json_of(task_name, method, lc, data, s, res ? &*res : nullptr, cfg.seed));
       tsv << method << '\t' << s.center_loss << '\t' << s.max_increase << '\t' << s.mean_increase << '\t'
-          << (res && res->report.count("accuracy") ? std::to_string(res->report.at("accuracy")) : std::string("-")) << '\n';
+          << (res && res->report.count("accuracy") ? std::to_string(res->report.at("accuracy")) : std::string("-")) << '\t'
+          << base.string() << ".csv\n";
       const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       std::printf("%s (%s space): L(x0) %.4f, max increase within r=%.2g %.4f, mean increase %.4f, cos(d1,d2) %.1e  [%.1f s]\n",
                   method.c_str(), lc.space.c_str(), s.center_loss, lc.opt.sharpness_radius, s.max_increase, s.mean_increase,
                   s.direction_cosine, wall);
       std::fflush(stdout);
     }
-    ptp::sweep::write_file_atomically(fs::path(lc.out_dir) / ("landscape-" + lc.space + ".tsv"), tsv.str());
+    const fs::path table = fs::path(lc.out_dir) / ("landscape-" + lc.space + ".tsv");
+    ptp::sweep::write_file_atomically(table, tsv.str());
+    std::printf("surfaces: %s\n", table.string().c_str());  // `./ptp landscape` plots what this table lists
   } catch (const std::exception& e) {
     std::fprintf(stderr, "ptp_landscape: %s\n", e.what());
     return 1;

@@ -12,4 +12,9 @@ done
 out=$(bash "$root/ptp" landscape --help 2>/dev/null)
 [[ $out == *"ptp landscape: loss surface"* ]] || { echo "./ptp landscape --help printed: $out" >&2; exit 1; }
 [[ $(bash "$root/ptp" --help) == *"./ptp demo"* ]]
-echo "every ./ptp command answers --help"
+# ./ptp landscape passes every flag through and plots the table the program names
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+(cd "$work" && bash "$root/ptp" landscape --data superglue --task CB --max-train 8 --max-eval 8 --epochs 1 --batch-size 8 \
+   --max-length 32 --prefix-length 2 --points 3 --examples 8 --methods vanilla --threads 1 --space prompt --out-dir out > log)
+[[ -s $work/out/landscape-prompt-vanilla.csv && -s $work/out/landscape-prompt.png ]] || { cat "$work/log" >&2; exit 1; }
+echo "every ./ptp command answers --help; ./ptp landscape plots what the program wrote"

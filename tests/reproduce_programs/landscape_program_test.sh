@@ -12,6 +12,8 @@ common=(--data superglue --task CB --max-train 16 --max-eval 8 --epochs 1 --batc
 "$bin" "${common[@]}" --prefix-length 2 --checkpoint "$work/ck" --out-dir "$work/a" > "$work/a.log"
 test -s "$work/ck/CB-vanilla-seed1.pt"
 grep -q "trained 1 epochs" "$work/a.log"
+grep -qx "surfaces: $work/a/landscape-embeddings.tsv" "$work/a.log"  # what ./ptp landscape plots
+[[ $(awk -F'\t' 'NR == 2 { print $6 }' "$work/a/landscape-embeddings.tsv") == "$work/a/landscape-embeddings-vanilla.csv" ]]
 "$bin" "${common[@]}" --prefix-length 2 --checkpoint "$work/ck/CB-vanilla-seed1.pt" --out-dir "$work/b" > "$work/b.log"
 grep -q "loaded" "$work/b.log"
 cmp "$work/a/landscape-embeddings-vanilla.csv" "$work/b/landscape-embeddings-vanilla.csv"

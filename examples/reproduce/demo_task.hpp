@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "sweep_driver.hpp"
 #include "wordnet_supersense.hpp"
@@ -43,20 +45,28 @@ inline void add_wordnet_wic_options(CLI::App& app, wordnet_wic_options& wo, std:
 /// The WiC task's name in sweep records and checkpoint names.
 inline constexpr const char* wic_task_name = "WordNet-WiC";
 
-/// WordNet WiC in WiC's P-tuning v2 input format (BERT family: "w: s1", "w: s2"), capped by
+/// A demo task's train / dev (selection) / test (report) splits as the runner's data, capped by
 /// the command line's --max-train / --max-eval.
-inline run_data wordnet_wic_run_data(const wordnet_wic& task, const common_cli& cli) {
-  const auto tpl = ptp::data::ptuning_v2::template_id::bert;
-  run_data data{.info = info(ptp::data::task::wic),
-                .train = to_examples(task.train, tpl),
-                .select = to_examples(task.dev, tpl),
-                .report = to_examples(task.test, tpl),
+inline run_data demo_splits(task_info info, std::vector<example> train, std::vector<example> dev, std::vector<example> test,
+                            const common_cli& cli) {
+  run_data data{.info = std::move(info),
+                .train = std::move(train),
+                .select = std::move(dev),
+                .report = std::move(test),
                 .select_name = "dev",
                 .report_name = "test"};
   cap(data.train, cli.max_train);
   cap(data.select, cli.max_eval);
   cap(data.report, cli.max_eval);
   return data;
+}
+
+/// WordNet WiC in WiC's P-tuning v2 input format (BERT family: "w: s1", "w: s2"), capped by
+/// the command line's --max-train / --max-eval.
+inline run_data wordnet_wic_run_data(const wordnet_wic& task, const common_cli& cli) {
+  const auto tpl = ptp::data::ptuning_v2::template_id::bert;
+  return demo_splits(info(ptp::data::task::wic), to_examples(task.train, tpl), to_examples(task.dev, tpl),
+                     to_examples(task.test, tpl), cli);
 }
 
 /// The supersense task's name in sweep records and checkpoint names.
@@ -79,17 +89,9 @@ inline run_data supersense_run_data(const wordnet_supersense& task, const common
     for (const auto& e : v) out.push_back({.choices = {data::text_pair{e.text, std::nullopt}}, .cloze = std::nullopt, .label = e.label});
     return out;
   };
-  run_data data{.info = {.task = std::nullopt, .name = supersense_task_name, .labels = task.classes.size(), .multiple_choice = false,
-                         .verbalizer = task.classes},
-                .train = convert(task.train),
-                .select = convert(task.dev),
-                .report = convert(task.test),
-                .select_name = "dev",
-                .report_name = "test"};
-  cap(data.train, cli.max_train);
-  cap(data.select, cli.max_eval);
-  cap(data.report, cli.max_eval);
-  return data;
+  return demo_splits({.task = std::nullopt, .name = supersense_task_name, .labels = task.classes.size(), .multiple_choice = false,
+                      .verbalizer = task.classes},
+                     convert(task.train), convert(task.dev), convert(task.test), cli);
 }
 
 /// Which WordNet task the demo runs and how each is sized (the flags of ptp_demo and

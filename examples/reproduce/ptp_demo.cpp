@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
     print_table(o.records);
     std::printf("\n%zu runs finished, %zu already in %s; wall time %.1f s (%.1f min)\n", o.finished, o.skipped,
                 cli.out.empty() ? "(memory)" : cli.out.c_str(), wall, wall / 60);
+    if (!cli.out.empty()) std::printf("results: %s\n", cli.out.c_str());  // what `./ptp demo` plots
   } catch (const std::exception& e) {
     std::fprintf(stderr, "ptp_demo: %s\n", e.what());
     return 1;

@@ -88,7 +88,9 @@ struct common_cli {
     app.add_option("--model", model, "minilm | mpnet (the packaged encoders) | a checkpoint dir")->excludes("--model-dir");
     app.add_option("--device", base.device, "cpu | cuda")->capture_default_str();
     app.add_option("--threads", base.threads, "torch intra-op threads")->capture_default_str();
-    app.add_option("--out", out, "results jsonl (one line per finished run; re-runs skip finished runs)");
+    // the last --out wins: `./ptp demo` passes its default first and the user's flags after it
+    app.add_option("--out", out, "results jsonl (one line per finished run; re-runs skip finished runs)")
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
     app.add_option("--stop-after", stop_after, "stop after this many newly finished runs (0: all)");
     app.add_option("--save-checkpoints", checkpoint_dir,
                    "save each run's selected prompt (and tuned backbone) as DIR/<task>-<method>-seed<seed>.pt (for ptp_landscape)");

@@ -17,4 +17,8 @@ work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 (cd "$work" && bash "$root/ptp" landscape --data superglue --task CB --max-train 8 --max-eval 8 --epochs 1 --batch-size 8 \
    --max-length 32 --prefix-length 2 --points 3 --examples 8 --methods vanilla --threads 1 --space prompt --out-dir out > log)
 [[ -s $work/out/landscape-prompt-vanilla.csv && -s $work/out/landscape-prompt.png ]] || { cat "$work/log" >&2; exit 1; }
-echo "every ./ptp command answers --help; ./ptp landscape plots what the program wrote"
+# ./ptp demo: the user's --out wins over the default the script passes first; the PNG lands beside it
+(cd "$work" && bash "$root/ptp" demo --seeds 1 --methods vanilla --epochs 1 --max-train 14 --max-eval 14 --threads 1 \
+   --out mine/demo.jsonl > demo.log)
+[[ -s $work/mine/demo.jsonl && -s $work/mine/demo.png && ! -e $work/results ]] || { cat "$work/demo.log" >&2; exit 1; }
+echo "every ./ptp command answers --help; ./ptp landscape and ./ptp demo plot what the program wrote"

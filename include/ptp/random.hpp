@@ -119,7 +119,7 @@ struct generator {
   /// each block form the two pairs (z = r·cos θ from the even lane's radius, r·sin θ next to
   /// it), so element i depends on block offset + i/4 only, and out[i] =
   /// T(fma(stddev, double(z_i), mean)): a float fill is the double fill rounded.
-  /// The log/sin/cos are float polynomials (ptp/normal_simd.hpp documents them: |Δz| ≤ 2e-6
+  /// The log/sin/cos are float polynomials (ptp/normal_simd.hpp documents them: |Δz| ≤ 7e-7
   /// against double Box–Muller of the same uniforms), evaluated 16 pairs per AVX-512 step
   /// (8 per AVX2+FMA step) where the CPU has it, bit-identical to the scalar path.
   /// Changed in issue 21: the values differ from the earlier double-precision stream

@@ -5,6 +5,12 @@
 // tensor through this generator gets the same bits for the same seed, independent of
 // threading or of how the fill is split. Reference: Salmon et al., "Parallel random
 // numbers: as easy as 1, 2, 3" (SC'11); constants from that paper.
+//
+// Normals (fill_normal) are Box–Muller in float with polynomial log/sin/cos, vectorised
+// with AVX-512/AVX2 and bit-identical to the scalar fallback; ptp/normal_simd.hpp
+// documents the stream and its error. Since issue 21 they differ from the earlier
+// double-precision std::log/cos/sin stream: the same seed gives other (equally
+// distributed) noise than before.
 #pragma once
 
 #include <array>
@@ -14,6 +20,7 @@
 #include <numbers>
 #include <span>
 
+#include "ptp/normal_simd.hpp"
 #include "ptp/philox_simd.hpp"
 
 namespace ptp {
@@ -108,24 +115,21 @@ struct generator {
     offset += (n + 3) / 4;
   }
 
-  /// Fills `out` with N(mean, stddev²) by Box–Muller; lanes (0,1) and (2,3) of each
-  /// block form the two pairs, so element i again depends on block offset + i/4 only.
+  /// Fills `out` with N(mean, stddev²) by Box–Muller in float; lanes (0,1) and (2,3) of
+  /// each block form the two pairs (z = r·cos θ from the even lane's radius, r·sin θ next to
+  /// it), so element i depends on block offset + i/4 only, and out[i] =
+  /// T(fma(stddev, double(z_i), mean)): a float fill is the double fill rounded.
+  /// The log/sin/cos are float polynomials (ptp/normal_simd.hpp documents them: |Δz| ≤ 7e-7
+  /// against double Box–Muller of the same uniforms), evaluated 16 pairs per AVX-512 step
+  /// (8 per AVX2+FMA step) where the CPU has it, bit-identical to the scalar path.
+  /// Changed in issue 21: the values differ from the earlier double-precision stream
+  /// (same seed → different noise than before; same distribution).
   template <class T>
   void fill_normal(std::span<T> out, double mean, double stddev) noexcept {
-    const std::size_t n = out.size();
-    for (std::size_t i = 0; i < n; i += 4) {
-      const auto b = block(offset + i / 4);
-      double z[4];
-      for (int pair = 0; pair < 2; ++pair) {
-        const double r = std::sqrt(-2.0 * std::log(uniform_open01(b[2 * pair])));
-        const double t = 2.0 * std::numbers::pi * uniform_open01(b[2 * pair + 1]);
-        z[2 * pair] = r * std::cos(t);
-        z[2 * pair + 1] = r * std::sin(t);
-      }
-      for (std::size_t lane = 0; lane < 4 && i + lane < n; ++lane)
-        out[i + lane] = static_cast<T>(mean + stddev * z[lane]);
-    }
-    offset += (n + 3) / 4;
+    detail::normal::fill(offset, {static_cast<std::uint32_t>(stream), static_cast<std::uint32_t>(stream >> 32)},
+                         {static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32)}, out, mean,
+                         stddev);
+    offset += (out.size() + 3) / 4;
   }
 
   /// A generator for an independent sub-stream (e.g. per stage), leaving this one as is.

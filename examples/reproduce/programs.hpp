@@ -84,6 +84,66 @@ inline std::string apply_preset(const std::string& name, run_config& cfg) {
   return p.task;
 }
 
+/// One FewGLUE recipe (batch 16 throughout): PT-Fewshot's run script for a task
+/// (`pt-fewshot/<Task>`, THUDM/P-tuning PT-Fewshot/scripts/<task>_pt_few_shot.sh with cli.py's
+/// defaults: prompt-encoder lr 1e-5 unless the script sets 1e-4, warm-up 0 unless set), or
+/// its CPU cut (`cpu/<Task>`: fewer steps, warm-up scaled with them, and a rate for our cloze
+/// transform, which starts untrained on an encoder without a masked-LM head).
+struct fewglue_preset {
+  std::string task;
+  std::int64_t max_steps, max_length;
+  double lr;                         ///< prompt encoder
+  std::int64_t warmup_steps = 0;
+  std::int64_t pattern_id = 1;       ///< [P] tokens per slot
+  double head_lr = -1;               ///< our cloze transform's rate (< 0: lr)
+  std::int64_t reference_steps = 0;  ///< cpu/: the PT-Fewshot steps it cuts (the fraction it prints)
+};
+
+/// The FewGLUE presets. cpu/<Task> keeps 5 seeds × {vanilla, PTP-RN, PTP-ADV} of one task on
+/// MiniLM within about 3 hours of one core (measured: docs/RESULTS.md).
+inline const std::map<std::string, fewglue_preset>& fewglue_presets() {
+  static const std::map<std::string, fewglue_preset> p{
+      {"pt-fewshot/BoolQ", {"BoolQ", 250, 256, 1e-4}},
+      {"pt-fewshot/CB", {"CB", 250, 256, 1e-5}},
+      {"pt-fewshot/COPA", {"COPA", 3500, 96, 1e-5}},
+      {"pt-fewshot/RTE", {"RTE", 3500, 256, 1e-4, 150}},
+      {"pt-fewshot/WiC", {"WiC", 3500, 256, 1e-5}},
+      {"pt-fewshot/WSC", {"WSC", 3500, 128, 1e-4, 0, 2}},
+      {"cpu/BoolQ", {"BoolQ", 60, 256, 1e-4, 0, 1, 1e-3, 250}},
+      {"cpu/CB", {"CB", 125, 256, 1e-5, 0, 1, 1e-3, 250}},
+      {"cpu/COPA", {"COPA", 400, 96, 1e-5, 0, 1, 1e-3, 3500}},
+      {"cpu/RTE", {"RTE", 125, 256, 1e-4, 5, 1, 1e-3, 3500}},
+      {"cpu/WiC", {"WiC", 350, 256, 1e-5, 0, 1, 1e-3, 3500}},
+      {"cpu/WSC", {"WSC", 350, 128, 1e-4, 0, 2, 1e-3, 3500}},
+  };
+  return p;
+}
+
+/// Applies FewGLUE preset `name` on top of ptp_fewglue's defaults in `cfg`; returns its task.
+/// A cpu/ preset says on stdout what fraction of PT-Fewshot's schedule it runs.
+inline std::string apply_fewglue_preset(const std::string& name, run_config& cfg) {
+  const auto it = fewglue_presets().find(name);
+  if (it == fewglue_presets().end()) {
+    std::string list;
+    for (const auto& [k, v] : fewglue_presets()) list += (list.empty() ? "" : ", ") + k;
+    throw std::invalid_argument("unknown preset '" + name + "' (" + list + ")");
+  }
+  const auto& p = it->second;
+  cfg.batch_size = 16;
+  cfg.max_steps = p.max_steps;
+  cfg.max_length = p.max_length;
+  cfg.lr = p.lr;
+  cfg.warmup_steps = p.warmup_steps;
+  cfg.pattern_id = p.pattern_id;
+  cfg.head_lr = p.head_lr;
+  if (p.reference_steps)
+    std::printf("%s runs %lld of PT-Fewshot's %lld steps of 16 (%.1f %% of the reference schedule), on %s instead of ALBERT-xxlarge-v2\n",
+                name.c_str(), static_cast<long long>(p.max_steps), static_cast<long long>(p.reference_steps),
+                100.0 * static_cast<double>(p.max_steps) / static_cast<double>(p.reference_steps),
+                cfg.model_dir.empty() ? "the packaged MiniLM" : cfg.model_dir.string().c_str());
+  return p.task;
+}
+
 /// The examples of `pool` whose first input text is not among `exclude`'s (a held-out
 /// report split: the SuperGLUE training examples that FewGLUE did not draw).
 inline std::vector<example> held_out(const std::vector<example>& pool, const std::vector<const std::vector<example>*>& exclude) {

@@ -1,9 +1,12 @@
 // ptp_fewglue — PTP on the P-tuning (v1) backbone, FewGLUE_32dev protocol (PAPER.md §5):
 // PET cloze patterns with [P] prompt slots filled by the P-tuning prompt encoder (Embedding →
 // BiLSTM → MLP), the [MASK] answered through the task's verbalizer (COPA: the two candidate
-// continuations scored in the masks), the encoder tuned together with the prompt at its own
-// learning rate (word embeddings frozen: our choice, so δ and the prompt stay the only
-// changes to the input embeddings).
+// continuations scored in the masks), every encoder parameter tuned together with the prompt
+// at its own learning rate, word embeddings included (PT-Fewshot's recipe: see
+// fewglue_defaults; --freeze-word-embeddings keeps them fixed). The schedule is in steps:
+// --preset pt-fewshot/<Task> is PT-Fewshot's run script, --preset cpu/<Task> its CPU cut,
+// which prints the fraction of the reference schedule it runs. Batches are padded to their
+// longest sequence, not to --max-length.
 //
 // Splits: train <data-dir>/<Task>/train.jsonl (32), select <data-dir>/<Task>/dev32.jsonl (32),
 // report --report-file (single task) or <report-dir>/<Task>/val.jsonl — the SuperGLUE
@@ -17,6 +20,7 @@
 // trainable Linear → GELU → LayerNorm transform decoded by the tied word embeddings — our
 // choice, printed at start-up.
 //
+//   ptp_fewglue --preset cpu/CB --seeds 1-5 --threads 1 --out results/fewglue_cb.jsonl
 //   ptp_fewglue --task CB,RTE --methods vanilla,ptp-rn,ptp-adv --seeds 1-5 --out results/fewglue.jsonl
 //   ptp_fewglue --task RTE --model-dir /models/albert-xxlarge-v2 --device cuda --max-length 256 \
 //               --report-dir /data/superglue --out results/albert_rte.jsonl
@@ -34,7 +38,9 @@ int main(int argc, char** argv) {
   common_cli cli;
   fewglue_defaults(cli);
   fewglue_sources src;
+  std::string preset_name;
   cli.add(app);
+  app.add_option("--preset", preset_name, "pt-fewshot/<Task> (PT-Fewshot's run script) or cpu/<Task> (its CPU cut), e.g. cpu/CB");
   app.add_option("--data-dir", src.data_dir, "folder of <Task>/{train,dev32}.jsonl (default: ../shared/data/fewglue)");
   app.add_option("--report-file,--split-file", src.report_file, "report jsonl, e.g. the SuperGLUE val.jsonl (single task)");
   app.add_option("--report-dir", src.report_dir, "folder of <Task>/val.jsonl");
@@ -42,6 +48,11 @@ int main(int argc, char** argv) {
                  "full SuperGLUE train sets for the held-out report split (default: ../shared/data/superglue)");
   CLI11_PARSE(app, argc, argv);
   try {
+    if (!preset_name.empty()) {
+      cli.finish();  // the model, for the preset's note
+      cli.tasks = apply_fewglue_preset(preset_name, cli.base);
+      CLI11_PARSE(app, argc, argv);  // explicit flags win over the preset
+    }
     cli.finish();
     src.max_train = cli.max_train;
     src.max_eval = cli.max_eval;

@@ -91,12 +91,21 @@ struct run_config {
   bool prefix_projection = false;   ///< P-tuning v2's reparameterisation (Embedding → MLP)
   std::int64_t prefix_hidden = 512;
   double prompt_dropout = 0.1;      ///< P-tuning v2's dropout on the prefixes
-  bool tune_backbone = false;       ///< P-tuning (v1) tunes the backbone too (word embeddings stay frozen)
+  bool tune_backbone = false;       ///< P-tuning (v1) tunes the backbone too
+  bool tune_word_embeddings = false;  ///< with tune_backbone: the word embeddings too (PT-Fewshot tunes every parameter)
   double backbone_lr = 1e-5;
+  double backbone_weight_decay = -1;  ///< backbone's AdamW decay, biases and norms excluded (PET); < 0: weight_decay
   // optimisation
-  int epochs = 10;
+  int epochs = 10;                  ///< used when max_steps is 0
+  std::int64_t max_steps = 0;       ///< optimizer steps in all (PT-Fewshot's --pet_max_steps); 0: epochs × batches
+  std::int64_t eval_every = 0;      ///< evaluate the selection split every this many steps (PT-Fewshot: 20); 0: each epoch
+  int patience = 0;                 ///< stop after this many evaluations without a strict improvement (PT-Fewshot: 10); 0: never
+  bool later_wins_ties = false;     ///< selection keeps a later evaluation that ties the best (PT-Fewshot's >=)
+  double max_grad_norm = 0;         ///< clip the global gradient norm (PT-Fewshot: 1.0); 0: no clipping
   std::int64_t batch_size = 16, eval_batch_size = 64, max_length = 128;
   double lr = 1e-2, weight_decay = 0.01, warmup_ratio = 0.0;
+  double head_lr = -1;              ///< the head's own rate (classifier, or our cloze transform); < 0: lr
+  std::int64_t warmup_steps = -1;   ///< warm-up in steps (PT-Fewshot's --warmup_steps); < 0: warmup_ratio × total
   // method
   std::string method = "vanilla";
   method_options m{};
@@ -125,6 +134,16 @@ struct run_config {
                      {"weight_decay", weight_decay},
                      {"warmup_ratio", warmup_ratio}};
     if (tune_backbone) j["backbone_lr"] = backbone_lr;
+    // fields added later enter only when set, so results files written before them still resume
+    if (tune_word_embeddings) j["tune_word_embeddings"] = true;
+    if (tune_backbone && backbone_weight_decay >= 0) j["backbone_weight_decay"] = backbone_weight_decay;
+    if (max_steps) j["max_steps"] = max_steps;
+    if (eval_every) j["eval_every"] = eval_every;
+    if (patience) j["patience"] = patience;
+    if (later_wins_ties) j["later_wins_ties"] = true;
+    if (max_grad_norm > 0) j["max_grad_norm"] = max_grad_norm;
+    if (warmup_steps >= 0) j["warmup_steps"] = warmup_steps;
+    if (head_lr >= 0) j["head_lr"] = head_lr;
     if (max_train) j["max_train"] = max_train;  // capped data is other data: a re-run with other caps is another run
     if (max_eval) j["max_eval"] = max_eval;
     if (method != "vanilla") j["weight"] = m.weight;
@@ -150,7 +169,9 @@ struct run_result {
   std::map<std::string, double> report;   ///< report-split metrics of the selected epoch
   std::map<std::string, double> select;   ///< selection-split metrics of the selected epoch
   int best_epoch = 0;                     ///< 1-based
-  std::vector<double> select_curve;       ///< selection score per epoch
+  std::int64_t best_step = 0;             ///< optimizer steps taken at the selected evaluation
+  std::int64_t steps = 0;                 ///< optimizer steps taken (fewer than planned after early stopping)
+  std::vector<double> select_curve;       ///< selection score per evaluation
   double final_train_loss = 0;            ///< mean training loss of the last epoch
   double text_edits_per_example = 0;      ///< text methods: mean changed words/tokens per example
   double wall_seconds = 0;
@@ -543,9 +564,11 @@ class prompt_model {
     }
     parts_->to(device);
     for (auto& p : backbone_->parameters()) p.set_requires_grad(false);
+    if (cfg.tune_word_embeddings && !cfg.tune_backbone)
+      throw std::invalid_argument("--tune-word-embeddings needs --tune-backbone");
     if (cfg.tune_backbone)
       for (auto& np : backbone_->named_parameters())
-        if (np.key().rfind("word_embeddings", 0) != 0) np.value().set_requires_grad(true);  // word embeddings stay frozen
+        if (cfg.tune_word_embeddings || np.key().rfind("word_embeddings", 0) != 0) np.value().set_requires_grad(true);
   }
 
   /// Whether the cloze head is our trainable transform (the checkpoint has no MLM head).
@@ -565,6 +588,16 @@ class prompt_model {
 
   /// Trainable prompt/head parameters.
   [[nodiscard]] std::vector<at::Tensor> head_parameters() const { return parts_->parameters(); }
+  /// The prompt's parameters (`prompt` true) or the head's (classifier, or our cloze transform).
+  [[nodiscard]] std::vector<at::Tensor> parts_parameters(bool prompt) const {
+    std::vector<at::Tensor> out;
+    for (auto& np : parts_->named_parameters()) {
+      const auto& k = np.key();
+      const bool is_prompt = k.starts_with("prefix.") || k.starts_with("ptuning.") || k.starts_with("soft.");
+      if (is_prompt == prompt) out.push_back(np.value());
+    }
+    return out;
+  }
   /// Trainable backbone parameters (empty when frozen).
   [[nodiscard]] std::vector<at::Tensor> backbone_parameters() const {
     std::vector<at::Tensor> out;
@@ -572,10 +605,24 @@ class prompt_model {
       if (p.requires_grad()) out.push_back(p);
     return out;
   }
+  /// The trainable backbone parameters that take weight decay (`decayed`) or not: biases and
+  /// norm weights take none, as in PET's and transformers' recipes (no_decay = bias, LayerNorm.weight).
+  [[nodiscard]] std::vector<at::Tensor> backbone_parameters(bool decayed) const {
+    std::vector<at::Tensor> out;
+    for (auto& np : backbone_->named_parameters()) {
+      if (!np.value().requires_grad()) continue;
+      const auto& k = np.key();
+      const bool no_decay = k.ends_with("bias") || k.ends_with("norm.weight");
+      if (no_decay != decayed) out.push_back(np.value());
+    }
+    return out;
+  }
   [[nodiscard]] std::vector<std::shared_ptr<::torch::nn::Module>> modules() const { return {backbone_.ptr(), parts_}; }
 
-  /// Word embeddings of a batch (no graph: δ and the prompt are what is trained).
+  /// Word embeddings of a batch: no graph (δ and the prompt are what is trained) unless the
+  /// word embeddings are tuned, when the regularizer's passes flow into them as well.
   [[nodiscard]] at::Tensor embed(const batch& b) {
+    if (cfg_.tune_word_embeddings) return backbone_->embed_words(b.ids);
     ::torch::NoGradGuard ng;
     return backbone_->embed_words(b.ids);
   }
@@ -727,14 +774,14 @@ struct a2t_context {
 /// perturbation mask, generator, optimizer, schedule) → loss. Built from a regularizer by
 /// make_step; the training loop itself is not a template.
 using step_function = std::function<double(ptp::torch::autograd_model&, const at::Tensor&, const at::Tensor&, generator&,
-                                           ::torch::optim::Optimizer&, ptp::torch::linear_warmup_decay&)>;
+                                           ::torch::optim::Optimizer&, ptp::torch::linear_warmup_decay&, const ptp::torch::step_guard&)>;
 
 /// The step of regularizer `reg`: ptp::torch::train_step.
 template <class Reg>
 step_function make_step(Reg reg) {
   return [reg = std::move(reg)](ptp::torch::autograd_model& f, const at::Tensor& e, const at::Tensor& m, generator& gen,
-                                ::torch::optim::Optimizer& opt, ptp::torch::linear_warmup_decay& sched) {
-    return ptp::torch::train_step(reg, f, e, m, gen, opt, &sched);
+                                ::torch::optim::Optimizer& opt, ptp::torch::linear_warmup_decay& sched, const ptp::torch::step_guard& guard) {
+    return ptp::torch::train_step(reg, f, e, m, gen, opt, &sched, guard);
   };
 }
 
@@ -819,18 +866,31 @@ inline run_result run_with_step(const run_config& cfg, const run_data& data, con
 
   auto params = model.head_parameters();
   std::vector<::torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(model.head_parameters(),
-                      std::make_unique<::torch::optim::AdamWOptions>(::torch::optim::AdamWOptions(cfg.lr).weight_decay(cfg.weight_decay)));
+  auto adamw = [](double lr, double wd) { return std::make_unique<::torch::optim::AdamWOptions>(::torch::optim::AdamWOptions(lr).weight_decay(wd)); };
+  if (cfg.head_lr < 0) {
+    groups.emplace_back(model.head_parameters(), adamw(cfg.lr, cfg.weight_decay));
+  } else {
+    for (bool prompt : {true, false})
+      if (auto ps = model.parts_parameters(prompt); !ps.empty()) groups.emplace_back(std::move(ps), adamw(prompt ? cfg.lr : cfg.head_lr, cfg.weight_decay));
+  }
   if (cfg.tune_backbone) {
     auto bp = model.backbone_parameters();
     params.insert(params.end(), bp.begin(), bp.end());
-    groups.emplace_back(bp, std::make_unique<::torch::optim::AdamWOptions>(
-                                ::torch::optim::AdamWOptions(cfg.backbone_lr).weight_decay(cfg.weight_decay)));
+    if (cfg.backbone_weight_decay < 0) {
+      groups.emplace_back(bp, adamw(cfg.backbone_lr, cfg.weight_decay));
+    } else {  // PET's grouping: biases and norm weights without decay
+      for (bool decayed : {true, false})
+        if (auto ps = model.backbone_parameters(decayed); !ps.empty())
+          groups.emplace_back(std::move(ps), adamw(cfg.backbone_lr, decayed ? cfg.backbone_weight_decay : 0.0));
+    }
   }
   ::torch::optim::AdamW opt(std::move(groups), ::torch::optim::AdamWOptions(cfg.lr).weight_decay(cfg.weight_decay));
   const auto per_epoch = static_cast<std::int64_t>((train.size() + cfg.batch_size - 1) / cfg.batch_size);
-  const auto total = per_epoch * cfg.epochs;
-  ptp::torch::linear_warmup_decay sched(opt, static_cast<std::int64_t>(cfg.warmup_ratio * static_cast<double>(total)), total);
+  const auto total = cfg.max_steps > 0 ? cfg.max_steps : per_epoch * cfg.epochs;
+  const auto epochs = static_cast<int>((total + per_epoch - 1) / per_epoch);
+  const auto warmup = cfg.warmup_steps >= 0 ? cfg.warmup_steps : static_cast<std::int64_t>(cfg.warmup_ratio * static_cast<double>(total));
+  ptp::torch::linear_warmup_decay sched(opt, warmup, total);
+  const ptp::torch::step_guard guard{.max_grad_norm = cfg.max_grad_norm};
 
   generator gen{.seed = cfg.seed};
   generator order{.seed = cfg.seed, .stream = 0x4F52444552ull};  // "ORDER": data order
@@ -871,18 +931,54 @@ inline run_result run_with_step(const run_config& cfg, const run_data& data, con
 
   run_result res;
   double best = -1;
+  int since_best = 0;  // evaluations without a strict improvement (patience)
   std::vector<at::Tensor> best_state;
   std::vector<std::size_t> idx(train.size());
   double edits = 0, edited_examples = 0;
-  for (int epoch = 1; epoch <= cfg.epochs; ++epoch) {
+  std::int64_t step_no = 0;
+  double loss_sum = 0;
+  std::int64_t loss_n = 0;
+  // one progress bar per evaluation period: an epoch, or eval_every steps
+  const std::int64_t period = cfg.eval_every > 0 ? cfg.eval_every : per_epoch;
+  std::unique_ptr<progress> bar;
+  auto open_bar = [&](int epoch) {
+    if (!cfg.show_progress) return;
+    const std::string what = cfg.eval_every > 0 ? " steps " + std::to_string(step_no + 1) + "-" + std::to_string(std::min(total, step_no + period)) + "/" + std::to_string(total)
+                                                : " epoch " + std::to_string(epoch) + "/" + std::to_string(epochs);
+    bar = std::make_unique<progress>(cfg.label + what, static_cast<std::size_t>(std::min(period, total - step_no)), progress_options{.unit = "batch"});
+  };
+  // evaluates the selection split; returns false when patience runs out
+  auto evaluate_and_select = [&](int epoch) {
+    if (bar) bar->finish();
+    bar.reset();
+    res.final_train_loss = loss_sum / static_cast<double>(std::max<std::int64_t>(1, loss_n));
+    loss_sum = 0;
+    loss_n = 0;
+    const auto sel = evaluate(select);
+    const double sc = selection_score(data.info.task, sel);
+    res.select_curve.push_back(sc);
+    const bool improved = sc > best;
+    if (cfg.show_progress) {
+      const std::string at = cfg.eval_every > 0 ? "step " + std::to_string(step_no) : "epoch " + std::to_string(epoch);
+      std::fprintf(stderr, "%s %s: train loss %.4f, %s score %.4f%s\n", cfg.label.c_str(), at.c_str(), res.final_train_loss,
+                   data.select_name.c_str(), sc, improved || (cfg.later_wins_ties && sc >= best) ? " (best)" : "");
+    }
+    if (improved || (cfg.later_wins_ties && sc >= best)) {  // default: strictly better, ties keep the earlier
+      best = sc;
+      res.best_epoch = epoch;
+      res.best_step = step_no;
+      res.select = sel;
+      best_state = model.snapshot();
+    }
+    since_best = improved ? 0 : since_best + 1;  // PT-Fewshot counts ties as no improvement
+    return cfg.patience <= 0 || since_best < cfg.patience;
+  };
+  bool go_on = true;
+  for (int epoch = 1; epoch <= epochs && go_on; ++epoch) {
     std::iota(idx.begin(), idx.end(), std::size_t{0});
     for (std::size_t i = idx.size(); i > 1; --i) std::swap(idx[i - 1], idx[order.below(i)]);
-    std::unique_ptr<progress> bar;
-    if (cfg.show_progress)
-      bar = std::make_unique<progress>(cfg.label + " epoch " + std::to_string(epoch) + "/" + std::to_string(cfg.epochs),
-                                       static_cast<std::size_t>(per_epoch), progress_options{.unit = "batch"});
-    double loss_sum = 0;
-    for (std::int64_t s = 0; s < per_epoch; ++s) {
+    for (std::int64_t s = 0; s < per_epoch && step_no < total; ++s) {
+      if (!bar) open_bar(epoch);
       const auto first = static_cast<std::size_t>(s * cfg.batch_size);
       const auto last = std::min(idx.size(), first + static_cast<std::size_t>(cfg.batch_size));
       const auto chosen = pick(train, std::span<const std::size_t>(idx).subspan(first, last - first));
@@ -891,7 +987,7 @@ inline run_result run_with_step(const run_config& cfg, const run_data& data, con
       double loss = 0;
       if (tm == text_method::none) {
         auto f = make_model(b);
-        loss = step(f, e, b.perturb, gen, opt, sched);
+        loss = step(f, e, b.perturb, gen, opt, sched, guard);
       } else {
         // PTP in text space: L = L(x) + λ·L(x̃), x̃ the masked (PTP-RN) or A2T-attacked (PTP-ADV) text
         opt.zero_grad();
@@ -950,28 +1046,22 @@ inline run_result run_with_step(const run_config& cfg, const run_data& data, con
         auto fp = make_model(bp);
         const double pert = fp.evaluate_with_gradient(model.embed(bp), nullptr, cfg.m.weight);
         require_finite(clean + pert, "text-space step");
+        if (cfg.max_grad_norm > 0) ptp::torch::clip_gradients(opt, cfg.max_grad_norm);
         opt.step();
         sched.step();
         loss = clean + cfg.m.weight * pert;
       }
       loss_sum += loss;
+      ++loss_n;
+      ++step_no;
       if (bar) bar->advance();
+      const bool last_step = step_no == total;
+      if (cfg.eval_every > 0 && (step_no % cfg.eval_every == 0 || last_step)) go_on = evaluate_and_select(epoch) && go_on;
+      if (!go_on) break;
     }
-    if (bar) bar->finish();
-    res.final_train_loss = loss_sum / static_cast<double>(per_epoch);
-    const auto sel = evaluate(select);
-    const double sc = selection_score(data.info.task, sel);
-    res.select_curve.push_back(sc);
-    if (cfg.show_progress)
-      std::fprintf(stderr, "%s epoch %d: train loss %.4f, %s score %.4f%s\n", cfg.label.c_str(), epoch, res.final_train_loss,
-                   data.select_name.c_str(), sc, sc > best ? " (best)" : "");
-    if (sc > best) {  // strictly better: ties keep the earlier epoch
-      best = sc;
-      res.best_epoch = epoch;
-      res.select = sel;
-      best_state = model.snapshot();
-    }
+    if (cfg.eval_every == 0) go_on = evaluate_and_select(epoch);
   }
+  res.steps = step_no;
   model.restore(best_state);
   res.report = evaluate(rep);
   {

@@ -324,3 +324,115 @@ TEST_CASE("WordNet supersense: balanced, disjoint, labelled by lexicographer fil
   bad.test_per_class = 100000;
   CHECK_THROWS_WITH(build_wordnet_supersense(wn, bad), Catch::Contains("usable synsets"));
 }
+
+TEST_CASE("runner: a step schedule evaluates every N steps and after the last; patience and ties as PT-Fewshot",
+          "[reproduce][schedule][torch]") {
+  // PT-Fewshot pet/wrapper.py train(): dev32 every eval_every_step steps; a score >= the best
+  // is kept (ties go to the later evaluation); a counter of evaluations without a strict
+  // improvement stops training at 10.
+  const run_data data = ptp_test::tiny_wic(wordnet(), 8);  // 8 examples: 2 batches of 4 an epoch
+  auto cfg = ptp_test::tiny_config(4, 1);
+  cfg.max_steps = 5;
+  cfg.eval_every = 2;
+  const auto r = run(cfg, data);
+  CHECK(r.steps == 5);
+  CHECK(r.select_curve.size() == 3);  // after steps 2, 4 and 5
+  // nothing moves at lr 0: every evaluation ties the first
+  cfg.lr = 0;
+  const auto first = run(cfg, data);
+  REQUIRE(first.select_curve.size() == 3);
+  CHECK(first.select_curve[0] == first.select_curve[2]);
+  CHECK(first.best_step == 2);  // ours: ties keep the earlier
+  cfg.later_wins_ties = true;
+  CHECK(run(cfg, data).best_step == 5);
+  cfg.patience = 1;  // the tie at step 4 is no improvement: stop there
+  const auto stopped = run(cfg, data);
+  CHECK(stopped.steps == 4);
+  CHECK(stopped.select_curve.size() == 2);
+  CHECK(stopped.best_step == 4);
+  // without a step schedule: one evaluation an epoch, as before
+  auto epochs = ptp_test::tiny_config(4, 1);
+  epochs.epochs = 2;
+  const auto e = run(epochs, data);
+  CHECK(e.steps == 4);
+  CHECK(e.select_curve.size() == 2);
+}
+
+TEST_CASE("runner: --tune-word-embeddings trains them through multi-pass methods; PET's decay groups", "[reproduce][fewglue][torch]") {
+  const run_data data = ptp_test::tiny_wic(wordnet(), 4);
+  auto cfg = ptp_test::tiny_config(4, 1);
+  cfg.tune_backbone = true;
+  cfg.backbone_lr = 1e-3;
+  cfg.backbone_weight_decay = 0;  // decoupled decay would move every row
+  cfg.max_steps = 1;
+  const auto fresh = ptp::torch::load_pretrained_encoder(cfg.model_dir, {.freeze = true, .strict = false}).first;
+  const auto w0 = fresh->word_embeddings->weight.detach().clone();
+  auto changed_rows = [&](const run_config& c) {
+    std::int64_t rows = -1;
+    run_method(c, data, [&](trained_run& tr) {
+      const auto d = (tr.model.backbone()->word_embeddings->weight.detach() - w0).abs().amax(1);
+      rows = d.gt(0).sum().item<std::int64_t>();
+    });
+    return rows;
+  };
+  for (const char* m : {"vanilla", "ptp-rn", "ptp-adv"}) {  // ptp-rn, ptp-adv: ≥ 2 passes through e (audit B2)
+    INFO(m);
+    cfg.method = m;
+    cfg.tune_word_embeddings = false;
+    CHECK(changed_rows(cfg) == 0);
+    cfg.tune_word_embeddings = true;
+    const auto rows = changed_rows(cfg);
+    CHECK(rows > 0);
+    CHECK(rows < 200);  // the batch's tokens: AdamW moves only rows with a gradient
+  }
+  cfg.tune_backbone = false;
+  CHECK_THROWS_WITH(run(cfg, data), Catch::Contains("--tune-word-embeddings needs --tune-backbone"));
+
+  // PET's no_decay = bias, LayerNorm.weight: our names end in "bias" or "norm.weight"
+  cfg.tune_backbone = true;
+  run_model m(cfg, data);
+  const auto all = m.model.backbone_parameters(), decayed = m.model.backbone_parameters(true), plain = m.model.backbone_parameters(false);
+  CHECK(decayed.size() + plain.size() == all.size());
+  CHECK(!plain.empty());
+  for (const auto& p : decayed) CHECK(p.dim() == 2);  // weights of Linear and Embedding
+  for (const auto& p : plain) CHECK(p.dim() == 1);    // biases and norm weights
+}
+
+TEST_CASE("FewGLUE presets: PT-Fewshot's run scripts and their CPU cuts", "[reproduce][fewglue]") {
+  // THUDM/P-tuning PT-Fewshot/scripts/*_pt_few_shot.sh
+  run_config cfg;
+  CHECK(apply_fewglue_preset("pt-fewshot/RTE", cfg) == "RTE");
+  CHECK(cfg.max_steps == 3500);
+  CHECK(cfg.warmup_steps == 150);
+  CHECK(cfg.lr == 1e-4);
+  CHECK(cfg.batch_size == 16);
+  CHECK(cfg.max_length == 256);
+  CHECK(apply_fewglue_preset("pt-fewshot/CB", cfg) == "CB");
+  CHECK(cfg.max_steps == 250);
+  CHECK(cfg.lr == 1e-5);  // the CB script sets no --learning_rate: cli.py's default
+  CHECK(cfg.warmup_steps == 0);
+  CHECK(apply_fewglue_preset("pt-fewshot/WSC", cfg) == "WSC");
+  CHECK(cfg.pattern_id == 2);
+  CHECK(cfg.max_length == 128);
+  CHECK(apply_fewglue_preset("pt-fewshot/COPA", cfg) == "COPA");
+  CHECK(cfg.max_length == 96);
+  for (const auto& [name, p] : fewglue_presets()) {
+    if (!name.starts_with("cpu/")) continue;
+    INFO(name);
+    const auto& ref = fewglue_presets().at("pt-fewshot/" + p.task);
+    CHECK(p.reference_steps == ref.max_steps);
+    CHECK(p.max_steps < ref.max_steps);
+    CHECK(p.lr == ref.lr);
+    CHECK(p.pattern_id == ref.pattern_id);
+  }
+  CHECK_THROWS_WITH(apply_fewglue_preset("cpu/MultiRC", cfg), Catch::Contains("cpu/CB"));
+  // ptp_fewglue's defaults are PT-Fewshot's recipe
+  common_cli cli;
+  fewglue_defaults(cli);
+  CHECK(cli.base.tune_word_embeddings);
+  CHECK(cli.base.max_grad_norm == 1.0);
+  CHECK(cli.base.eval_every == 20);
+  CHECK(cli.base.patience == 10);
+  CHECK(cli.base.later_wins_ties);
+  CHECK(cli.base.backbone_weight_decay == 0.1);
+}

@@ -395,6 +395,39 @@ TEST_CASE("non-finite faults: stop names step, batch and term; skip_step leaves 
   CHECK_FALSE(at::equal(t.prompt->weight, w0));
 }
 
+TEST_CASE("train_step with max_grad_norm: the update is the gradient clipped to that global norm", "[torch][train][clip]") {
+  // torch.nn.utils.clip_grad_norm_ semantics (PET/P-tuning clip at 1.0): one global L2 norm
+  // over every parameter; gradients scaled by max_norm / norm when norm exceeds max_norm.
+  trainer t;
+  auto params = t.prompt->parameters();
+  for (auto& p : t.net->head->parameters()) params.push_back(p);
+  auto run = [&](double max_norm) {
+    trainer u;
+    auto ps = u.prompt->parameters();
+    for (auto& p : u.net->head->parameters()) ps.push_back(p);
+    std::vector<at::Tensor> before;
+    for (auto& p : ps) before.push_back(p.detach().clone());
+    torch::optim::SGD sgd(ps, torch::optim::SGDOptions(1.0));
+    auto f = u.model();
+    ptp::torch::train_step(ptp::regularizer(), f, u.embeddings(), u.data.perturb_mask, u.gen, sgd, nullptr, {.max_grad_norm = max_norm});
+    double sq = 0;  // squared norm of the update = of the (clipped) gradient, SGD at lr 1
+    for (std::size_t i = 0; i < ps.size(); ++i) sq += (ps[i].detach() - before[i]).pow(2).sum().item<double>();
+    return std::sqrt(sq);
+  };
+  const double unclipped = run(0.0);
+  REQUIRE(unclipped > 0.05);
+  CHECK(run(0.05) == Approx(0.05).epsilon(1e-4));           // clipped to the bound
+  CHECK(run(10 * unclipped) == Approx(unclipped).epsilon(1e-6));  // below the bound: untouched
+  // clip_gradients itself returns the norm before clipping
+  for (auto& p : params) p.mutable_grad() = torch::full_like(p, 2.0);
+  std::int64_t n = 0;
+  for (auto& p : params) n += p.numel();
+  CHECK(ptp::torch::clip_gradients(*t.opt, 1.0) == Approx(2.0 * std::sqrt(static_cast<double>(n))).epsilon(1e-5));
+  double sq = 0;
+  for (auto& p : params) sq += p.grad().pow(2).sum().item<double>();
+  CHECK(std::sqrt(sq) == Approx(1.0).epsilon(1e-5));
+}
+
 TEST_CASE("linear warm-up + decay schedule", "[torch][train]") {
   auto w = torch::zeros({2}, torch::requires_grad());
   auto opt = ptp::torch::adamw({w}, {.lr = 0.1});

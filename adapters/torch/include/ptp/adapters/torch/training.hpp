@@ -86,12 +86,23 @@ enum class on_non_finite {
   skip_step,  ///< zero the gradients, leave parameters, optimizer and schedule untouched, return NaN
 };
 
-/// Where a step is (for the error message) and the fault policy.
+/// Where a step is (for the error message), the fault policy, and gradient clipping.
 struct step_guard {
   std::int64_t step = -1;   ///< global step, −1: unknown
   std::int64_t batch = -1;  ///< batch index in the epoch, −1: unknown
   on_non_finite policy = on_non_finite::stop;
+  double max_grad_norm = 0;  ///< > 0: clip the global L2 norm of every optimizer parameter's gradient (PET/P-tuning: 1.0)
 };
+
+/// Scales the gradients of `opt`'s parameters so that their global L2 norm is at most
+/// `max_norm` (torch::nn::utils::clip_grad_norm_ over all groups); returns the norm before.
+inline double clip_gradients(::torch::optim::Optimizer& opt, double max_norm) {
+  std::vector<at::Tensor> ps;
+  for (auto& group : opt.param_groups())
+    for (auto& p : group.params())
+      if (p.grad().defined()) ps.push_back(p);
+  return ps.empty() ? 0.0 : ::torch::nn::utils::clip_grad_norm_(ps, max_norm);
+}
 
 namespace detail {
 
@@ -131,6 +142,7 @@ double guarded_step(Terms&& terms, ::torch::optim::Optimizer& optimizer, linear_
     optimizer.zero_grad();
     return std::numeric_limits<double>::quiet_NaN();
   }
+  if (guard.max_grad_norm > 0) clip_gradients(optimizer, guard.max_grad_norm);
   optimizer.step();
   if (schedule) schedule->step();
   return loss;

@@ -55,6 +55,7 @@
 #include <variant>
 #include <vector>
 
+#include "cloze_head.hpp"
 #include "tasks.hpp"
 
 namespace ptp::repro {
@@ -90,6 +91,10 @@ struct run_config {
   std::int64_t pattern_id = 0;      ///< P-tuning: [P] tokens per slot as PT-Fewshot's pattern_id; 0: prefix_length; -1: its run scripts' (1, WSC 2)
   bool prefix_projection = false;   ///< P-tuning v2's reparameterisation (Embedding → MLP)
   std::int64_t prefix_hidden = 512;
+  /// The cloze head: "auto" (the checkpoint's masked-LM head, else our untrained transform),
+  /// "fitted" (the checkpoint's, else the WordNet-fitted head of cloze_head.hpp), or
+  /// "classifier" (a linear classifier on the [MASK] state; the verbalizer unused).
+  std::string cloze_head = "auto";
   double prompt_dropout = 0.1;      ///< P-tuning v2's dropout on the prefixes
   bool tune_backbone = false;       ///< P-tuning (v1) tunes the backbone too
   bool tune_word_embeddings = false;  ///< with tune_backbone: the word embeddings too (PT-Fewshot tunes every parameter)
@@ -144,6 +149,7 @@ struct run_config {
     if (max_grad_norm > 0) j["max_grad_norm"] = max_grad_norm;
     if (warmup_steps >= 0) j["warmup_steps"] = warmup_steps;
     if (head_lr >= 0) j["head_lr"] = head_lr;
+    if (head == head_kind::cloze && cloze_head != "auto") j["cloze_head"] = cloze_head;
     if (max_train) j["max_train"] = max_train;  // capped data is other data: a re-run with other caps is another run
     if (max_eval) j["max_eval"] = max_eval;
     if (method != "vanilla") j["weight"] = m.weight;
@@ -269,6 +275,19 @@ class model_tokenizer {
   bool byte_level_ = false;
   std::int64_t cls_ = 0, sep_ = 0, mask_ = 0, pad_ = 0;
 };
+
+/// The WordNet-fitted masked-LM head for `model_dir` (cloze_head.hpp), with its tokenizer.
+inline cloze_head_file fitted_cloze_head(const fs::path& model_dir) {
+  const model_tokenizer t(model_dir, 64);
+  const cloze_head_tokenizer ct{.encode = [&](const std::string& s) {
+                                  const auto e = t.encode({s, std::nullopt});
+                                  return std::vector<std::int64_t>(e.ids.begin(), e.ids.end());
+                                },
+                                .mask = t.mask(),
+                                .pad = t.pad(),
+                                .special = {t.cls(), t.sep(), t.pad(), t.mask()}};
+  return ensure_cloze_head(model_dir, ct);
+}
 
 // ==== encoded inputs ===========================================================================
 
@@ -545,7 +564,15 @@ class prompt_model {
     } else if (cfg.prompt != "none") {
       throw std::invalid_argument("unknown prompt '" + cfg.prompt + "' (prefix, ptuning, soft, none)");
     }
-    if (cfg.head == head_kind::classifier) {
+    if (cfg.head == head_kind::cloze && cfg.cloze_head == "classifier") {
+      if (info.verbalizer.empty()) throw std::invalid_argument("--cloze-head classifier needs a verbalizer task (not COPA or WSC)");
+      dropout_ = ::torch::nn::Dropout(c.hidden_dropout_prob);
+      classifier_ = ::torch::nn::Linear(c.hidden_size, static_cast<std::int64_t>(info.labels));
+      parts_->register_module("dropout", dropout_);
+      parts_->register_module("classifier", classifier_);
+    } else if (cfg.cloze_head != "auto" && cfg.cloze_head != "fitted") {
+      throw std::invalid_argument("unknown --cloze-head '" + cfg.cloze_head + "' (auto, fitted, classifier)");
+    } else if (cfg.head == head_kind::classifier) {
       dropout_ = ::torch::nn::Dropout(c.hidden_dropout_prob);
       classifier_ = ::torch::nn::Linear(c.hidden_size, info.multiple_choice ? 1 : static_cast<std::int64_t>(info.labels));
       parts_->register_module("dropout", dropout_);
@@ -657,6 +684,7 @@ class prompt_model {
     }
     const auto H = out.last_hidden_state.size(2);
     auto h = out.last_hidden_state.gather(1, b.mask_positions.unsqueeze(-1).expand({-1, -1, H}));  // R×M×H
+    if (!classifier_.is_empty()) return classifier_->forward(dropout_->forward(h.select(1, 0)));  // --cloze-head classifier
     at::Tensor lm;
     if (own_mlm_transform())
       lm = at::linear(mlm_norm_->forward(at::gelu(mlm_dense_->forward(h))), backbone_->word_embeddings->weight);
@@ -826,8 +854,7 @@ struct run_model {
         tok(cfg.model_dir, static_cast<std::size_t>(cfg.max_length)),
         prompt_tokens(prompt_slots(cfg, data.info.task)),
         enc(tok, data.info, cfg.head, prompt_tokens, cfg.max_length),
-        model(ptp::torch::load_pretrained_encoder(cfg.model_dir, {.freeze = true, .strict = false, .device = device}).first,
-              cfg, data.info, enc.verbalizer_ids(), device) {}
+        model(load_backbone(cfg, device), cfg, data.info, enc.verbalizer_ids(), device) {}
   run_model(const run_model&) = delete;
   run_model& operator=(const run_model&) = delete;
 
@@ -845,6 +872,17 @@ struct run_model {
     at::set_num_threads(cfg.threads);
     ::torch::manual_seed(cfg.seed);
     return detail::parse_device(cfg.device);
+  }
+  // The pretrained encoder, frozen; with --cloze-head fitted and no head in the checkpoint,
+  // with the WordNet-fitted head (fitted and cached on first use, from its own seed; torch's
+  // generator is re-seeded after, so the run draws the same either way).
+  static ptp::torch::pretrained_encoder load_backbone(const run_config& cfg, const at::Device& device) {
+    auto [enc, rep] = ptp::torch::load_pretrained_encoder(cfg.model_dir, {.freeze = true, .strict = false, .device = device});
+    if (cfg.head != head_kind::cloze || cfg.cloze_head != "fitted" || enc->has_mlm_head()) return enc;
+    const auto head = fitted_cloze_head(cfg.model_dir);
+    ::torch::manual_seed(cfg.seed);
+    return ptp::torch::load_pretrained_encoder(cfg.model_dir, {.freeze = true, .strict = false, .mlm_head_file = head.path, .device = device})
+        .first;
   }
 };
 

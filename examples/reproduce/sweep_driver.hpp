@@ -93,6 +93,10 @@ struct common_cli {
     app.add_flag("--prefix-projection", base.prefix_projection, "P-tuning v2 reparameterisation");
     app.add_option("--prompt", base.prompt, "prefix | ptuning | soft | none")->capture_default_str();
     app.add_option("--head", head, "classifier | cloze")->capture_default_str();
+    app.add_option("--cloze-head", base.cloze_head,
+                   "auto (the checkpoint's MLM head, else an untrained transform) | fitted (else a head fitted on WordNet glosses) | "
+                   "classifier (linear on the [MASK] state)")
+        ->capture_default_str();
     app.add_option("--weight-decay", base.weight_decay)->capture_default_str();
     app.add_option("--warmup-ratio", base.warmup_ratio)->capture_default_str();
     app.add_option("--model-dir", base.model_dir, "HF checkpoint dir (default: the packaged MiniLM)");

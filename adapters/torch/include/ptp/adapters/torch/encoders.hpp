@@ -523,6 +523,12 @@ struct load_options {
   bool strict = true;              ///< unexpected checkpoint tensors are an error (else only reported)
   std::optional<bool> with_mlm_head;  ///< default: load the head iff the checkpoint has one
   std::optional<bool> with_pooler;    ///< default: iff the checkpoint has one
+  /// A safetensors file holding the masked-LM head under the family's HF names (e.g. one
+  /// save_mlm_head wrote after fit_mlm_head): the head is read from it, not from the checkpoint.
+  std::filesystem::path mlm_head_file;
+  /// Build a masked-LM head even though the checkpoint has none, initialised as BERT's
+  /// (dense N(0, 0.02) from torch's generator, zero biases, unit norm): what fit_mlm_head starts from.
+  bool new_mlm_head = false;
   bool prefix_shifts_positions = true;
   attention_backend attention = attention_backend::fused;
   ::torch::Dtype dtype = ::torch::kFloat32;  ///< parameters are converted to this dtype
@@ -570,7 +576,9 @@ inline std::pair<pretrained_encoder, load_report> load_pretrained_encoder(const 
   encoder_options eo;
   eo.config = cfg;
   eo.with_pooler = lo.with_pooler.value_or(file.contains(pooler_name));
-  eo.with_mlm_head = lo.with_mlm_head.value_or(file.contains(head_probe));
+  eo.with_mlm_head = lo.with_mlm_head.value_or(file.contains(head_probe)) || !lo.mlm_head_file.empty() || lo.new_mlm_head;
+  std::optional<safetensors_file> head_file;
+  if (!lo.mlm_head_file.empty()) head_file.emplace(lo.mlm_head_file);
   eo.prefix_shifts_positions = lo.prefix_shifts_positions;
   eo.attention = lo.attention;
   pretrained_encoder model(eo);
@@ -583,22 +591,32 @@ inline std::pair<pretrained_encoder, load_report> load_pretrained_encoder(const 
     const auto prefix = p.in_base ? base : std::string{};
     std::vector<std::string> candidates{prefix + p.name};
     for (auto& a : p.aliases) candidates.push_back(prefix + a);
+    // the head's tensors (absolute names) come from the head file when one is given
+    safetensors_file& src = !p.in_base && head_file ? *head_file : file;
+    const auto& src_path = !p.in_base && head_file ? lo.mlm_head_file : weights;
     std::string found;
     for (auto& n : candidates) {
-      if (!file.contains(n)) continue;
+      if (!src.contains(n)) continue;
       if (found.empty()) {
-        file.read_into(n, p.tensor);
+        src.read_into(n, p.tensor);
         report.loaded.push_back(n);
         found = n;
       } else {
         // a second spelling of the same parameter (e.g. a tied bias saved twice): must agree
-        if (!::torch::equal(file.tensor(n).to(p.tensor.scalar_type()), p.tensor.detach().cpu()))
-          throw encoder_error(weights.string() + ": '" + n + "' and '" + found + "' should be the same tensor but differ");
+        if (!::torch::equal(src.tensor(n).to(p.tensor.scalar_type()), p.tensor.detach().cpu()))
+          throw encoder_error(src_path.string() + ": '" + n + "' and '" + found + "' should be the same tensor but differ");
         report.tied.push_back(n);
       }
-      used.insert(n);
+      if (&src == &file) used.insert(n);
     }
-    if (found.empty()) missing.push_back(candidates.front());
+    if (found.empty() && !p.in_base && lo.new_mlm_head && !head_file) {
+      ::torch::NoGradGuard ng;
+      if (p.tensor.dim() == 2) ::torch::nn::init::normal_(p.tensor, 0.0, 0.02);
+      else if (p.name.ends_with("weight") || p.name.ends_with("gamma")) p.tensor.fill_(1.0);
+      else p.tensor.zero_();
+      found = "(new)";
+    }
+    if (found.empty()) missing.push_back((!p.in_base && head_file ? lo.mlm_head_file.string() + ": " : std::string{}) + candidates.front());
   }
   if (model->has_mlm_head()) {
     const auto dec = model->hf_decoder_weight_name();

@@ -1,5 +1,5 @@
 // Tokenizer throughput (texts/s) over every FewGLUE string: WordPiece (all-MiniLM-L6-v2),
-// byte-level BPE and Unigram (trained on FewGLUE by tests/text/hf_reference.py), single
+// byte-level BPE and Unigram (trained on FewGLUE by tests/text/tokenizers/hf_reference.py), single
 // thread. Reference in the same run: UTF-8 validation of the same texts (a lower bound
 // for any tokenizer: it must read every byte). Compare with bench/hf_tokenizers_bench.py.
 #include <benchmark/benchmark.h>

@@ -3,7 +3,7 @@
 # so the library is found with find_path/find_library (pkg-config only supplies hints)
 # and wrapped in the imported target ptp::sentencepiece_library. The same code runs in
 # the installed ptpConfig.cmake, so consumers get the imported target back.
-# Included OPTIONAL from the top-level CMakeLists; creates nothing when not found.
+# Included from the top-level CMakeLists; creates nothing when SentencePiece is not found.
 if(NOT PTP_WITH_SENTENCEPIECE)
   return()
 endif()

@@ -5,7 +5,8 @@
 // per AVX-512 register (four per AVX2 register) make a block cost about a cycle per round.
 // The instruction set is picked at run time (GCC/Clang target attributes + cpuid), so a
 // header compiled without -march flags still uses it; anything else takes the scalar path.
-// Every path returns the bits of ptp::philox4x32 exactly (tests/test_random.cpp).
+// Every path returns the bits of ptp::philox4x32 exactly (tests/core/test_random_ops.cpp,
+// tests/core/test_philox_random123.cpp).
 #pragma once
 
 #include <algorithm>

@@ -14,7 +14,7 @@
 #include <string>
 #include <unistd.h>
 
-#include "../reproduce/temp_dir.hpp"
+#include "temp_dir.hpp"
 #include "tiny_wic.hpp"
 #include "wordnet_supersense.hpp"
 

@@ -1,5 +1,5 @@
 // Parity with PyTorch: the C++ regularizers on torch tensors (through ptp's core, unchanged)
-// against reference.py's plain-autograd peers written from the upstream code (FreeLB,
+// against regularizers_reference.py's plain-autograd peers written from the upstream code (FreeLB,
 // mt-dnn, fairseq, torchattacks, Hugging Face) — final δ, loss and
 // prompt gradient, to 1e-6 relative (norm-relative: max|a − b| / max|b|) — and NEFTune against
 // Hugging Face's own hook. Also: the torch backend's random fills are bit-identical to ptp's
@@ -69,7 +69,7 @@ struct parity_fixture {
     const char* src = std::getenv("PTP_SOURCE_DIR");
     REQUIRE(py != nullptr);   // exported by ./ptp and set by CTest: a missing interpreter FAILS
     REQUIRE(src != nullptr);
-    const auto cmd = std::string("\"") + py + "\" \"" + src + "/tests/torch/reference.py\" \"" + dir.string() + "\"";
+    const auto cmd = std::string("\"") + py + "\" \"" + src + "/tests/adapters/torch/regularizers_reference.py\" \"" + dir.string() + "\"";
     INFO(cmd);
     REQUIRE(std::system(cmd.c_str()) == 0);
   }

@@ -1,4 +1,4 @@
-// tests/core/test_models.hpp — shared fixtures for the core tests: backend tags, tensor
+// tests/support/test_models.hpp — shared fixtures for the core and embedding tests: backend tags, tensor
 // helpers, and small models with ANALYTIC gradients, generic over the Eigen and xtensor
 // adapters (raw row-major loops through ptp::backend<T>::data, so both backends compute
 // bit-identical results).

@@ -1,4 +1,4 @@
-// tests/static/concepts_pass.cpp — the real types satisfy the concepts they are written
+// tests/static/test_concepts.cpp — the real types satisfy the concepts they are written
 // for (the positive side of tests/static/compile_fail). Everything here is a static_assert;
 // the one TEST_CASE only makes the executable a test.
 #include <ptp/ptp.hpp>

@@ -1,4 +1,4 @@
-// tests/static/config_test.cpp — lowering Hana option maps to the plain aggregates
+// tests/static/test_config.cpp — lowering Hana option maps to the plain aggregates
 // (ptp/config.hpp). Hana values are compared with static_assert or REQUIRE((a == b)):
 // Catch2's expression decomposition and Hana's operators do not mix (DESIGN.md).
 #include <ptp/config.hpp>

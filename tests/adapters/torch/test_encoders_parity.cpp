@@ -6,7 +6,7 @@
 //  * small random RoBERTa, ALBERT and MPNet checkpoints created by transformers: hidden
 //    states, pooled output, masked-LM logits;
 //  * P-tuning v2 deep prefixes for all four families.
-// The reference numbers come from tests/encoders/hf_reference.py, run here with $PTP_PYTHON.
+// The reference numbers come from tests/adapters/torch/encoders_reference.py, run here with $PTP_PYTHON.
 #include <ptp/adapters/torch/encoders.hpp>
 
 // after the LibTorch headers: c10 defines a CHECK macro of its own, and Catch's must win
@@ -58,7 +58,7 @@ const fs::path& reference_dir() {
     if (rc != 0) {
       std::ifstream log(out / "log.txt");
       std::string text((std::istreambuf_iterator<char>(log)), {});
-      FAIL("hf_reference.py failed (" << rc << "):\n" << text);
+      FAIL("encoders_reference.py failed (" << rc << "):\n" << text);
     }
     return out;
   }();

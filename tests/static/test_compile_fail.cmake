@@ -1,6 +1,6 @@
-# compile_fail_test.cmake — one compile-fail case (see tests/static/CMakeLists.txt):
+# test_compile_fail.cmake — one compile-fail case (see tests/static/CMakeLists.txt):
 #   cmake -DPTP_BUILD_DIR=… -DPTP_CONFIG=… -DPTP_SOURCE=<case.cpp>
-#         -DPTP_CONTROL_TARGET=… -DPTP_FAIL_TARGET=… -P compile_fail_test.cmake
+#         -DPTP_CONTROL_TARGET=… -DPTP_FAIL_TARGET=… -P test_compile_fail.cmake
 # Passes when the control (PTP_COMPILE_FAIL=0) builds, the case (PTP_COMPILE_FAIL=1) does
 # not, and the case's diagnostics match the regex on its first line `// expect: <regex>`
 # (and those of any `// expect:` lines right after it: all must match, in any order).

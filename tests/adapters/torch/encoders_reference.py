@@ -1,6 +1,6 @@
 """Reference outputs from Hugging Face `transformers` for ptp's encoder parity tests.
 
-Usage: hf_reference.py <out_dir> <shared_dir> <minilm_model_dir> [<mpnet_model_dir>]
+Usage: encoders_reference.py <out_dir> <shared_dir> <minilm_model_dir> [<mpnet_model_dir>]
 
 Writes, under <out_dir>:
   minilm_ref.safetensors   FewGLUE texts tokenized by the model's own tokenizer (padded

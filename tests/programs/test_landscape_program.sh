@@ -2,7 +2,7 @@
 # ptp_landscape end to end on (a little of) SuperGLUE CB and on the demo's task: train and save a prompt, load the
 # checkpoint and evaluate again — the same grid, byte for byte; a checkpoint of another
 # configuration is refused naming the tensor; the JSON records the real example count.
-#   landscape_program_test.sh <ptp_landscape binary>
+#   test_landscape_program.sh <ptp_landscape binary>
 set -euo pipefail
 bin=$1
 work=$(mktemp -d)

@@ -1,4 +1,4 @@
-// tiny_wic.hpp — the tiny WordNet WiC runs shared by the reproduce_programs tests and
+// tiny_wic.hpp — the tiny WordNet WiC runs shared by the programs tests and
 // sweep_child: the data (WiC's P-tuning v2 BERT format), one-epoch settings on the packaged
 // MiniLM.
 #pragma once

@@ -2,7 +2,7 @@
 """PyTorch peers of ptp's embedding-space regularizers, written from the upstream code's
 formulas (not from ptp's), for the C++ parity test.
 
-Usage: reference.py <dir>. test_torch_parity writes the inputs to <dir> (raw float64/int64
+Usage: regularizers_reference.py <dir>. test_torch_parity writes the inputs to <dir> (raw float64/int64
 little-endian files, shapes in params.txt) and reads back, per case, the final δ, the loss
 and the prompt gradient computed here with plain autograd:
 
@@ -274,4 +274,4 @@ def r3f(case):
 
 for case in P["cases"].split(","):
     globals()[P[case + ".kind"]](case)
-print("reference.py: wrote", P["cases"])
+print("regularizers_reference.py: wrote", P["cases"])

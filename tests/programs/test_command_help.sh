@@ -2,15 +2,17 @@
 # `./ptp <command> --help` answers and exits 0 for every command, doing nothing else (issue 19:
 # `./ptp landscape --help` once printed its help and then failed on a missing TSV, and
 # `./ptp fuzz --help` looked for a fuzz target named --help).
-#   command_help_test.sh <repo root>   (PTP_BUILD_DIR names the configured build)
+#   test_command_help.sh <repo root>   (PTP_BUILD_DIR names the configured build)
 set -euo pipefail
 root=$1
-for c in setup build test bench plot-sweep fuzz; do
+for c in setup build test bench plot-sweep fuzz results; do
   out=$(bash "$root/ptp" "$c" --help)
   [[ $out == "  ./ptp $c"* ]] || { echo "./ptp $c --help printed: $out" >&2; exit 1; }
 done
 out=$(bash "$root/ptp" landscape --help 2>/dev/null)
 [[ $out == *"ptp landscape: loss surface"* ]] || { echo "./ptp landscape --help printed: $out" >&2; exit 1; }
+out=$(bash "$root/ptp" demo --help 2>/dev/null)
+[[ $out == *"ptp demo: "* ]] || { echo "./ptp demo --help printed: $out" >&2; exit 1; }
 [[ $(bash "$root/ptp" --help) == *"./ptp demo"* ]]
 # ./ptp landscape passes every flag through and plots the table the program names
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT

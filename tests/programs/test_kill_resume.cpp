@@ -23,7 +23,7 @@
 #include "catch.hpp"
 #include <ptp/sweep.hpp>
 
-#include "../reproduce/temp_dir.hpp"
+#include "temp_dir.hpp"
 
 extern char** environ;
 

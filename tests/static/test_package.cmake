@@ -1,4 +1,4 @@
-# package_test.cmake — builds and runs the consumer in tests/package against ptp, the way
+# test_package.cmake — builds and runs the consumer in tests/package against ptp, the way
 # a user would get it. Run by CTest as `cmake -P` (tests/static/CMakeLists.txt):
 #
 #   -DPTP_MODE=package           install PTP_BUILD_DIR into a fresh prefix, then
@@ -96,12 +96,8 @@ if(PTP_MODE STREQUAL "package")
 elseif(PTP_MODE STREQUAL "fetchcontent_url")
   # An archive of what a release tarball would hold (no tests/, examples/ or bench/):
   # consuming ptp must not need them.
-  set(parts "")
-  foreach(p IN ITEMS CMakeLists.txt LICENSE cmake include adapters)
-    if(EXISTS ${PTP_SOURCE_DIR}/${p})
-      list(APPEND parts ${p})
-    endif()
-  endforeach()
+  # Every part is tracked: tar fails (and the test with it) when one is missing.
+  set(parts CMakeLists.txt LICENSE cmake include adapters)
   set(archive ${PTP_WORK_DIR}/ptp-src.tar.gz)
   execute_process(COMMAND ${CMAKE_COMMAND} -E tar czf ${archive} -- ${parts}
                   WORKING_DIRECTORY ${PTP_SOURCE_DIR} RESULT_VARIABLE rc)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# tools/plot_landscape.sh — the loss-landscape picture (PAPER.md §6) from ptp_landscape's CSVs.
+# tools/plot_landscape.sh — the loss-landscape picture (docs/algorithms.md §6) from
+# ptp_landscape's CSVs.
 #   tools/plot_landscape.sh OUT.png A.csv [B.csv …]
 # One column per CSV (method): a 3-D surface (pm3d) above a contour map, all at the same z
 # scale. Each CSV is `a,b,loss` on a square grid; titles come from the JSON beside it (same

@@ -62,7 +62,8 @@ class non_finite_error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-/// Norms are clamped from below by this before dividing (PAPER.md §3: zero gradient → no NaN).
+/// Norms are clamped from below by this before dividing (docs/algorithms.md §3: zero
+/// gradient → no NaN).
 inline constexpr double min_norm = 1e-12;
 
 [[nodiscard]] inline std::string to_string(const shape_type& s) {
@@ -269,7 +270,7 @@ void fill_uniform(T& t, generator& gen, double lo, double hi) {
   }
 }
 
-/// Per-example count of unmasked positions (the real length L_b; PAPER.md §3 NEFTune).
+/// Per-example count of unmasked positions (the real length L_b; docs/algorithms.md §3 NEFTune).
 template <class M>
 [[nodiscard]] std::vector<double> mask_lengths(const M& mask) {
   if constexpr (requires { backend<M>::mask_lengths(mask); }) {

@@ -110,18 +110,18 @@ concept Differentiable =
 template <class M, class T>
 concept LogitModel = Tensor<T> && detail::has_logits<M, T> && detail::has_logits_backward<M, T>;
 
-/// A model that reads text (PAPER.md §2: x̃ = text_perturb(x); e = embed(x̃)): `m.embed(x)`
-/// turns a token batch x (clean or perturbed) into `.embeddings` (B×L×d), `.mask` (B×L, the
-/// perturbable positions) and `.model`, a Differentiable over those embeddings (a value or a
-/// reference member). ptp::embedded is such a result; ptp::embed_with(fn) makes a TextModel
-/// of a function x ↦ {model, embeddings, mask}.
+/// A model that reads text (docs/algorithms.md §2: x̃ = text_perturb(x); e = embed(x̃)):
+/// `m.embed(x)` turns a token batch x (clean or perturbed) into `.embeddings` (B×L×d), `.mask`
+/// (B×L, the perturbable positions) and `.model`, a Differentiable over those embeddings (a value
+/// or a reference member). ptp::embedded is such a result; ptp::embed_with(fn) makes a TextModel of
+/// a function x ↦ {model, embeddings, mask}.
 template <class M, class X>
 concept TextModel =
     detail::has_embed<M, X> && detail::has_embedded_members<detail::embedded_t<M, X>> &&
     Differentiable<std::remove_cvref_t<decltype(std::declval<detail::embedded_t<M, X>&>().model)>,
                    std::remove_cvref_t<decltype(std::declval<detail::embedded_t<M, X>&>().embeddings)>>;
 
-/// A trainable prompt: parameters, and how they join the input (PAPER.md §5).
+/// A trainable prompt: parameters, and how they join the input (docs/algorithms.md §5).
 ///   parameters()     the trainable tensor(s) θ
 ///   join(e, mask)    the model input: prompt + embeddings, and the widened mask
 template <class P, class T>
@@ -130,18 +130,18 @@ concept Prompt = requires(P& p, const T& e) {
   { p.length() } -> std::convertible_to<std::size_t>;  // prompt tokens it adds (0 for deep prefix)
 };
 
-/// An embedding-space perturbation stage (PAPER.md §3): given the problem it draws or
+/// An embedding-space perturbation stage (docs/algorithms.md §3): given the problem it draws or
 /// ascends to a δ of e's shape. Tag types say what they need from the problem.
 template <class S>
 concept EmbeddingPerturbation = requires { typename S::embedding_stage_tag; } && requires(const S& s) {
   { s.passes() } -> std::convertible_to<std::size_t>;  // model passes one step costs (for benches)
 };
 
-/// A training objective combining the clean and perturbed losses (PAPER.md §2).
+/// A training objective combining the clean and perturbed losses (docs/algorithms.md §2).
 template <class O>
 concept Objective = requires { typename O::objective_tag; };
 
-// Text-space stages: ptp::text::TextPerturbation in ptp/text/concepts.hpp (PAPER.md §4).
+// Text-space stages: ptp::text::TextPerturbation in ptp/text/concepts.hpp (docs/algorithms.md §4).
 
 /// A composed regularizer: stages in data-flow order + one objective.
 template <class R>
@@ -183,7 +183,7 @@ constexpr void logit_model() {
 template <class M, class X>
 constexpr void text_model() {
   static_assert(detail::has_embed<M, X>,
-                "ptp::TextModel: missing `embed(const X& batch)` — the step re-embeds the perturbed text (concepts.hpp, PAPER.md §2)");
+                "ptp::TextModel: missing `embed(const X& batch)` — the step re-embeds the perturbed text (concepts.hpp, docs/algorithms.md §2)");
   if constexpr (detail::has_embed<M, X>) {
     using B = detail::embedded_t<M, X>;
     static_assert(detail::has_embedded_members<B>,
@@ -197,7 +197,7 @@ constexpr void text_model() {
 template <class S>
 constexpr void embedding_perturbation() {
   static_assert(requires { typename S::embedding_stage_tag; },
-                "ptp::EmbeddingPerturbation: missing `using embedding_stage_tag = void;` (concepts.hpp, PAPER.md §3)");
+                "ptp::EmbeddingPerturbation: missing `using embedding_stage_tag = void;` (concepts.hpp, docs/algorithms.md §3)");
   static_assert(requires(const S& s) { s.passes(); },
                 "ptp::EmbeddingPerturbation: missing `std::size_t passes() const` — the model passes one step costs (concepts.hpp)");
 }
@@ -205,7 +205,7 @@ constexpr void embedding_perturbation() {
 template <class O>
 constexpr void objective() {
   static_assert(requires { typename O::objective_tag; },
-                "ptp::Objective: missing `using objective_tag = void;` (objective.hpp, PAPER.md §2)");
+                "ptp::Objective: missing `using objective_tag = void;` (objective.hpp, docs/algorithms.md §2)");
   static_assert(requires(const O& o) {
     { o.clean_weight() } -> std::convertible_to<double>;
     { o.perturbed_weight() } -> std::convertible_to<double>;

@@ -70,7 +70,7 @@ struct option : boost::hana::basic_type<Self> {
   }
 };
 
-// -- embedding-space stages (PAPER.md §3)
+// -- embedding-space stages (docs/algorithms.md §3)
 struct steps_t : option<steps_t> { static constexpr const char* name = "steps"; };                      ///< K
 struct step_size_t : option<step_size_t> { static constexpr const char* name = "step_size"; };          ///< α, η
 struct epsilon_t : option<epsilon_t> { static constexpr const char* name = "epsilon"; };                ///< ε
@@ -82,10 +82,10 @@ struct relative_t : option<relative_t> { static constexpr const char* name = "re
 struct alpha_t : option<alpha_t> { static constexpr const char* name = "alpha"; };                      ///< NEFTune α
 struct floor_t : option<floor_t> { static constexpr const char* name = "floor"; };
 struct noise_t : option<noise_t> { static constexpr const char* name = "noise"; };
-// -- objectives (PAPER.md §2)
+// -- objectives (docs/algorithms.md §2)
 struct weight_t : option<weight_t> { static constexpr const char* name = "weight"; };                   ///< λ
 struct supervised_t : option<supervised_t> { static constexpr const char* name = "supervised"; };
-// -- text-space stages (PAPER.md §4)
+// -- text-space stages (docs/algorithms.md §4)
 struct rate_t : option<rate_t> { static constexpr const char* name = "rate"; };
 struct mask_id_t : option<mask_id_t> { static constexpr const char* name = "mask_id"; };
 struct mask_word_t : option<mask_word_t> { static constexpr const char* name = "mask_word"; };

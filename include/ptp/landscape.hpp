@@ -1,4 +1,5 @@
-// ptp/landscape.hpp — the paper's loss-landscape picture (PAPER.md §6) and sharpness numbers.
+// ptp/landscape.hpp — the paper's loss-landscape picture (docs/algorithms.md §6) and sharpness
+// numbers.
 //
 // Around a point x0 (the input embeddings of a batch — the paper's framing: "a small change
 // of the input" — or the prompt parameters), evaluate L(x0 + a·d1 + b·d2) on a 2-D grid:

@@ -4,7 +4,7 @@
 namespace ptp {
 
 /// Perturbations act in training mode only; in evaluation every stage is the identity
-/// (PAPER.md §2: "evaluation is never perturbed").
+/// (docs/algorithms.md §2: "evaluation is never perturbed").
 enum class mode { train, eval };
 
 }  // namespace ptp

@@ -1,4 +1,4 @@
-// ptp/objective.hpp — how the clean and perturbed losses combine (PAPER.md §2).
+// ptp/objective.hpp — how the clean and perturbed losses combine (docs/algorithms.md §2).
 //   clean_plus_perturbed   L = L(e) + λ·Σ_k w_k L(e + δ_k)      (default, λ = 1: our choice)
 //   perturbed_only         L = Σ_k w_k L(e + δ_k)               (FreeLB's original script)
 //   consistency            L = [L(e)] + λ·symKL(p(e) ‖ p(e + δ)) (SMART/R3F; labels optional)
@@ -11,7 +11,7 @@
 
 namespace ptp::objective {
 
-/// Clean loss plus λ times the perturbed loss. λ = 1 is **our choice** (PAPER.md §2: PTP
+/// Clean loss plus λ times the perturbed loss. λ = 1 is **our choice** (docs/algorithms.md §2: PTP
 /// trains on both versions; FreeLB users report that dropping the clean term hurts).
 struct clean_plus_perturbed {
   using objective_tag = void;

@@ -1,6 +1,6 @@
-// ptp/prompt.hpp — the shallow soft prompt (Lester et al. 2021; PAPER.md §5 "shallow prompt
-// tuning"): P trainable vectors prepended to the input embeddings, for every host backend.
-// The deep-prefix (P-tuning v2) and encoder (P-tuning) forms live in the LibTorch adapter.
+// ptp/prompt.hpp — the shallow soft prompt (Lester et al. 2021; docs/algorithms.md §5 "shallow
+// prompt"): P trainable vectors prepended to the input embeddings, for every host backend. The
+// deep-prefix (P-tuning v2) and encoder (P-tuning) forms live in the LibTorch adapter.
 #pragma once
 
 #include <algorithm>
@@ -12,8 +12,8 @@
 
 namespace ptp {
 
-/// What an embedding stage perturbs (PAPER.md §2): the input word embeddings (the default),
-/// the prompt's embeddings, or both. Every stage perturbs what its mask allows, so the
+/// What an embedding stage perturbs (docs/algorithms.md §2): the input word embeddings (the
+/// default), the prompt's embeddings, or both. Every stage perturbs what its mask allows, so the
 /// target is chosen by the mask: give the stage the joined input [prompt; e] and
 /// target_mask(...) (B×(P+L)). With a trainable prompt the joined input requires grad; the
 /// LibTorch autograd_model routes each pass's gradient into it.
@@ -48,7 +48,7 @@ M target_mask(const M& mask, std::size_t prompt_length, perturbation_target targ
 ///   prompt.split_gradient(G, grad_e, w);       // grad_e = G[:, P:], θ.grad += w·Σ_b G[b, :P]
 /// @endcode
 /// By default the prompt's positions are not perturbed: the regularizer's δ lives on e alone
-/// (PAPER.md §2 default). To perturb the prompt too, or only it, hand the regularizer the
+/// (docs/algorithms.md §2 default). To perturb the prompt too, or only it, hand the regularizer the
 /// joined input and target_mask(mask, length(), target) — see perturbation_target.
 template <class P, class T>
 class soft_prompt {

@@ -1,4 +1,4 @@
-// ptp/regularizer.hpp — composing stages into one training step (PAPER.md §2):
+// ptp/regularizer.hpp — composing stages into one training step (docs/algorithms.md §2):
 //   x̃ = text_perturb(x);  e = embed(x̃);  δ = embedding_perturb(e)
 //   L = objective(L(e), L(e + δ));  θ's gradient accumulates ∇_θ L
 #pragma once
@@ -208,7 +208,7 @@ class regularizer_t {
   Seq perturb_text(Seq seq, generator& gen, mode m) const {
     static_assert(!detail::text_needs_gradient<Text>,
                   "ptp::regularizer::perturb_text: a gradient-aware text stage (needs_clean_gradient, e.g. A2T) needs "
-                  "the clean pass's gradient — call step(model, batch, gen) (regularizer.hpp, PAPER.md §4)");
+                  "the clean pass's gradient — call step(model, batch, gen) (regularizer.hpp, docs/algorithms.md §4)");
     if (m == mode::eval) return seq;
     std::apply([&](const auto&... s) { ((seq = s(std::move(seq), gen, m)), ...); }, text_);
     return seq;
@@ -234,7 +234,7 @@ class regularizer_t {
     return train_loss(fd, ctx, gen);
   }
 
-  /// One step from a token batch x (PAPER.md §2):
+  /// One step from a token batch x (docs/algorithms.md §2):
   ///   L = c·L(embed(x)) + λ·P,  x̃ = the text stages applied to x,
   ///   P = L(embed(x̃)) without an embedding stage, else Σ_k w_k L(embed(x̃) + δ_k) with δ
   ///   from the embedding stage at embed(x̃) (its gradient there computed when it needs it,

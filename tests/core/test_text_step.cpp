@@ -1,5 +1,6 @@
 // regularizer_t::step: the clean pass, the text stages, the embedding path on the perturbed
-// text's embeddings, the objective (PAPER.md §2) — against loss() and hand-composed terms.
+// text's embeddings, the objective (docs/algorithms.md §2) — against loss() and hand-composed
+// terms.
 #include <cstring>
 #include <span>
 #include <tuple>

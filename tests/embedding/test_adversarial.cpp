@@ -531,7 +531,7 @@ TEMPLATE_LIST_TEST_CASE("SMART final term: near p = q the full symKL gradient is
   CHECK(std::sqrt(nf / nd) == Approx(2.0).epsilon(1e-3));
 }
 
-TEMPLATE_LIST_TEST_CASE("PGD L∞ random start is U(−ε, ε) on masked positions (PAPER §3)", "[core][adversarial]",
+TEMPLATE_LIST_TEST_CASE("PGD L∞ random start is U(−ε, ε) on masked positions (docs/algorithms.md §3)", "[core][adversarial]",
                         all_backends) {
   using S = typename TestType::value_type;
   using T3 = typename TestType::T3;

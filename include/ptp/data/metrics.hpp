@@ -10,7 +10,7 @@
 //   ReCoRD                      EM and token F1, each the max over the gold answers, after
 //                               SQuAD v1.1 normalisation (as THUDM/P-tuning-v2
 //                               tasks/superglue/utils.py)
-// and how a method is reported (PAPER.md §7): mean ± sample standard deviation (n − 1),
+// and how a method is reported (docs/algorithms.md §7): mean ± sample standard deviation (n − 1),
 // min and max over seeds.
 //
 // Every function checks its inputs (equal lengths, nothing empty) and throws

@@ -11,7 +11,7 @@
 // (ptp/data/metrics.hpp). ReCoRD becomes one example per query, with the candidate
 // entities cut from the passage's entity spans and the gold answers.
 //
-// Two input formats (PAPER.md §5):
+// Two input formats (docs/algorithms.md §5):
 //  * ptp::data::ptuning_v2::input(...) — the text (pairs) that THUDM/P-tuning-v2 hands to
 //    the tokenizer, tasks/superglue/dataset.py (commit b1520c9a), reimplemented here.
 //  * ptp::data::pet::pattern(...) — the PET-style cloze patterns with a [P] where a prompt

@@ -28,7 +28,7 @@ std::vector<perturbed_point<T>> one_point(T delta) {
   return out;
 }
 
-/// How PGD and FreeLB start: δ0 = 0, or random (PAPER.md §3).
+/// How PGD and FreeLB start: δ0 = 0, or random (docs/algorithms.md §3).
 enum class init_kind { zero, random };
 
 /// δ0 for the random start: U(−1, 1)·mask·init/√(L_b·d) per example for L2 (FreeLB), or

@@ -9,7 +9,7 @@
 namespace ptp::embedding {
 
 /// FGM (L2: δ = ε·g/‖g‖ per example) or FGSM (L∞: δ = ε·sign(g)), with g = ∇_e L at
-/// δ = 0 — the clean pass's own gradient, so FGM costs 2 passes (PAPER.md §3).
+/// δ = 0 — the clean pass's own gradient, so FGM costs 2 passes (docs/algorithms.md §3).
 /// A zero gradient gives δ = 0 (norm clamped at 1e-12).
 struct fgm {
   using embedding_stage_tag = void;

@@ -9,7 +9,7 @@
 
 namespace ptp::embedding {
 
-/// Gaussian noise (PTP-RN, PAPER.md §3).
+/// Gaussian noise (PTP-RN, docs/algorithms.md §3).
 /// σ is relative to each example's embedding scale by default — δ_b ~ N(0, (σ·rms_b)²) with
 /// rms_b the root-mean-square of e_b over its unmasked positions — so one σ means the same
 /// across models (**our choice**, σ = 1e-2). `relative = false` makes σ absolute.

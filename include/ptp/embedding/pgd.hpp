@@ -10,14 +10,15 @@
 
 namespace ptp::embedding {
 
-/// Projected gradient ascent (PAPER.md §3; Madry et al. 2018):
+/// Projected gradient ascent (docs/algorithms.md §3; Madry et al. 2018):
 ///   δ0 = 0 or random_start(...);  K times: δ ← Π_ε(δ + α·dir(g)),  g = ∇_δ L(e + δ)
 /// dir = g/‖g‖ over each example's L×d block (L2) or sign(g) (L∞); Π rescales into the
 /// per-example L2 ball or clamps (L∞); ε = 0 is unbounded; K = 0 returns δ0.
 /// With a zero start the first ascent gradient is the clean pass's own, so a step costs
 /// K + 1 passes (K + 2 with a random start).
-/// Random start: U(−ε, ε)·mask for L∞ (PAPER.md §3, as torchattacks' PGD; `init_magnitude`
-/// only when ε = 0, unbounded); for L2 FreeLB's U(−1, 1)·mask·init_magnitude/√(L·d), then Π_ε.
+/// Random start: U(−ε, ε)·mask for L∞ (docs/algorithms.md §3, as torchattacks' PGD;
+/// `init_magnitude` only when ε = 0, unbounded); for L2 FreeLB's
+/// U(−1, 1)·mask·init_magnitude/√(L·d), then Π_ε.
 /// @code
 ///   ptp::embedding::pgd{.steps = 3, .step_size = 0.03, .epsilon = 0.3, .norm = ptp::norm_type::l2}
 /// @endcode

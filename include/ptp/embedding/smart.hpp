@@ -20,7 +20,7 @@ namespace ptp::embedding {
 /// and is not reproduced). D is, by default, mt-dnn's `stable_kl(adv, clean.detach(),
 /// reduce=False)`: summed over the batch, so η·g does not shrink with B.
 /// Options that are ours: `ascent = sym_kl` ascends the mean-free symmetric KL instead
-/// (PAPER.md §3's earlier form), `ascent_mean = true` divides D by B (ptp ≤ c3d0c11 used
+/// (docs/algorithms.md §3's earlier form), `ascent_mean = true` divides D by B (ptp ≤ c3d0c11 used
 /// both: symKL, batch mean).
 /// Paired by default with objective::consistency, whose symKL gradient for SMART detaches
 /// each direction's target (mt-dnn SymKlCriterion; losses::kl_gradient::detached_targets).

@@ -8,7 +8,7 @@
 
 namespace ptp::embedding {
 
-/// Uniform noise in the L∞ ball of radius ε (PAPER.md §3); ε = 0 gives δ = 0.
+/// Uniform noise in the L∞ ball of radius ε (docs/algorithms.md §3); ε = 0 gives δ = 0.
 struct uniform {
   using embedding_stage_tag = void;
   double epsilon = 1e-2;  ///< half-width of the interval (absolute)

@@ -1,5 +1,5 @@
 // ptp/text/a2t.hpp — A2T-style greedy word-substitution attack (PTP-ADV in text space,
-// PAPER.md §4).
+// docs/algorithms.md §4).
 //
 // Yoo & Qi, "Towards Improving Adversarial Training of NLP Models" (Findings of EMNLP
 // 2021), TextAttack recipe `a2t_yoo_2021`: rank words by the gradient norm of the loss at
@@ -93,7 +93,7 @@ struct a2t_result {
 ///
 /// For each word i, importance(i) = ‖mean_{t ∈ alignment[i]} g_t‖₁ — the gradient of the
 /// loss at the word's sub-token embeddings, averaged over them, then its L1 norm (TextAttack
-/// greedy_word_swap_wir.py, `wir_method="gradient"`; PAPER.md §4); `importance =
+/// greedy_word_swap_wir.py, `wir_method="gradient"`; docs/algorithms.md §4); `importance =
 /// sum_of_l2` gives Σ_t ‖g_t‖₂ (ptp ≤ c3d0c11), `sum_of_l1` Σ_t ‖g_t‖₁. Words are visited by
 /// descending importance (ties: lower index first); a word is eligible when it is not
 /// protected, not a stop word (stopwords.hpp, NLTK's English list), has a non-empty core

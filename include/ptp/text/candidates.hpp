@@ -1,4 +1,4 @@
-// ptp/text/candidates.hpp — replacement candidates for word substitution (PAPER.md §4):
+// ptp/text/candidates.hpp — replacement candidates for word substitution (docs/algorithms.md §4):
 // WordNet synonyms and nearest neighbours in the model's own input-embedding matrix.
 // A2T's counter-fitted GloVe neighbours are not available offline; these two replace them.
 #pragma once

@@ -1,9 +1,9 @@
 // ptp/text/concepts.hpp — the vocabulary of the text stage: the two sequence levels, the
 // TextPerturbation and CandidateSource concepts, and a row-major matrix view.
 //
-// PAPER.md §4: text-space perturbations act either on words (before sub-word tokenization:
-// deletion, swap, synonym substitution, A2T) or on token ids (after it: masking, random
-// vocabulary substitution). Every perturbation is a pure function of (sequence, generator,
+// docs/algorithms.md §4: text-space perturbations act either on words (before sub-word
+// tokenization: deletion, swap, synonym substitution, A2T) or on token ids (after it: masking,
+// random vocabulary substitution). Every perturbation is a pure function of (sequence, generator,
 // mode): same seed → same output, and evaluation mode is the identity.
 //
 // This header is backend-agnostic on purpose: std containers and std::span only.
@@ -156,7 +156,7 @@ concept perturbation_returns_same =  // stages compose: output feeds the next te
 
 }  // namespace detail
 
-/// A text-space perturbation on sequences of type S (PAPER.md §4).
+/// A text-space perturbation on sequences of type S (docs/algorithms.md §4).
 ///
 /// Requirements, each for a reason:
 ///  - `S` is `words` or `token_sequence`         — the two levels the pipeline knows;
@@ -179,7 +179,7 @@ template <class P, class S>
 consteval bool check_text_perturbation() {
   static_assert(TextSequence<S>,
                 "TextPerturbation: S must be ptp::text::words or ptp::text::token_sequence "
-                "(ptp/text/concepts.hpp, PAPER.md §4)");
+                "(ptp/text/concepts.hpp, docs/algorithms.md §4)");
   static_assert(detail::perturbation_copyable<P>,
                 "TextPerturbation: P must be copy-constructible (options are plain values)");
   static_assert(detail::perturbation_callable<P, S>,
@@ -204,7 +204,7 @@ concept gradient_perturbation_returns_same =  // p(seq, ∇_e L(x), gen, mode): 
 
 /// A text stage that needs the clean pass's per-token gradient ∇_e L(x) (B×L×d, masked
 /// like every gradient a stage sees): PTP-ADV in text space ranks words by it and scores
-/// swaps with it (A2T, HotFlip; PAPER.md §4). It says so as gradient-based embedding
+/// swaps with it (A2T, HotFlip; docs/algorithms.md §4). It says so as gradient-based embedding
 /// stages do, with `static constexpr bool needs_clean_gradient = true;`, and
 /// ptp::regularizer_t::step calls it as `p(batch, clean_gradient, gen, mode)` after the
 /// clean pass. Composing one where no clean pass runs (regularizer_t::perturb_text) fails

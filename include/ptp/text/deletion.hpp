@@ -1,4 +1,4 @@
-// ptp/text/deletion.hpp — random deletion (EDA family, PAPER.md §4).
+// ptp/text/deletion.hpp — random deletion (EDA family, docs/algorithms.md §4).
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-// ptp/text/hotflip.hpp — first-order (HotFlip) scores of token swaps (PAPER.md §4).
+// ptp/text/hotflip.hpp — first-order (HotFlip) scores of token swaps (docs/algorithms.md §4).
 //
 // Ebrahimi et al., "HotFlip: White-Box Adversarial Examples for Text Classification"
 // (ACL 2018): replacing the token w at a position by w′ changes the loss, to first order,

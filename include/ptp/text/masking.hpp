@@ -1,4 +1,4 @@
-// ptp/text/masking.hpp — random token masking (PTP-RN in text space, PAPER.md §4).
+// ptp/text/masking.hpp — random token masking (PTP-RN in text space, docs/algorithms.md §4).
 #pragma once
 
 #include <cstddef>

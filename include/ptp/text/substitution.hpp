@@ -1,4 +1,4 @@
-// ptp/text/substitution.hpp — random vocabulary substitution (PAPER.md §4).
+// ptp/text/substitution.hpp — random vocabulary substitution (docs/algorithms.md §4).
 #pragma once
 
 #include <algorithm>

@@ -1,4 +1,4 @@
-// ptp/text/swap.hpp — random adjacent swap (EDA family, PAPER.md §4).
+// ptp/text/swap.hpp — random adjacent swap (EDA family, docs/algorithms.md §4).
 #pragma once
 
 #include <cstdint>

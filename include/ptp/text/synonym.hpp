@@ -1,4 +1,4 @@
-// ptp/text/synonym.hpp — random synonym substitution (EDA family, PAPER.md §4).
+// ptp/text/synonym.hpp — random synonym substitution (EDA family, docs/algorithms.md §4).
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-// ptp/text/wordnet.hpp — a reader of the WordNet 3.0 database files (PAPER.md §4).
+// ptp/text/wordnet.hpp — a reader of the WordNet 3.0 database files (docs/algorithms.md §4).
 //
 // Reads the files Debian's `wordnet-base` installs in /usr/share/wordnet:
 //   index.{noun,verb,adj,adv}   lemma → synset offsets      (wndb(5WN))

@@ -7,7 +7,7 @@ little-endian files, shapes in params.txt) and reads back, per case, the final �
 and the prompt gradient computed here with plain autograd:
 
   pgd      δ0 = 0 (first ascent at the clean gradient) or a random start, U(−ε, ε) for L∞
-           (PAPER §3; torchattacks PGD.forward: delta.uniform_(-eps, eps)); K steps
+           (docs/algorithms.md §3; torchattacks PGD.forward: delta.uniform_(-eps, eps)); K steps
            δ ← Π_ε(δ + α·g/‖g‖) (L2, per example) or α·sign(g) (L∞); L = L(e) + λ·L(e + δ_K)
   freelb   K passes at δ0..δ(K−1) each adding (λ/K)·∇θ L(e + δ_k), δ updated between passes
            with g/‖g‖₂ (L2) or g/‖g‖∞ and a clamp (L∞); as in FreeLB's run_glue_freelb.py

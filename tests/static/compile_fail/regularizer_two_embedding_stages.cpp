@@ -1,5 +1,5 @@
 // expect: static.assert(ion)? failed.*ptp::regularizer: at most one embedding-space stage
-// One embedding-space stage per regularizer (PAPER.md §2): PGD and FreeLB do not stack.
+// One embedding-space stage per regularizer (docs/algorithms.md §2): PGD and FreeLB do not stack.
 #include <ptp/ptp.hpp>
 
 auto make() {

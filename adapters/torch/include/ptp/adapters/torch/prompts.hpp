@@ -1,4 +1,4 @@
-// ptp/adapters/torch/prompts.hpp — trainable prompts as torch::nn modules (PAPER.md §5):
+// ptp/adapters/torch/prompts.hpp — trainable prompts as torch::nn modules (docs/algorithms.md §5):
 //  * soft_prompt       shallow prompt tuning: P×d vectors prepended to the input embeddings
 //                      (random, sampled-vocabulary or text initialisation)
 //  * ptuning_encoder   P-tuning (v1): Embedding → 2-layer BiLSTM → MLP, or the MLP alone
@@ -184,7 +184,7 @@ class ptuning_encoder : public ::torch::nn::ModuleHolder<ptuning_encoder_impl> {
   using ::torch::nn::ModuleHolder<ptuning_encoder_impl>::ModuleHolder;
 };
 
-/// Options of a prefix_encoder (THUDM/P-tuning-v2 PrefixEncoder; PAPER.md §5).
+/// Options of a prefix_encoder (THUDM/P-tuning-v2 PrefixEncoder; docs/algorithms.md §5).
 struct prefix_encoder_options {
   std::int64_t length = 16;           ///< psl, prefix tokens per layer
   std::int64_t layers = 12;           ///< backbone layers

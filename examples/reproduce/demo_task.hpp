@@ -17,7 +17,7 @@
 namespace ptp::repro {
 
 /// The demo's defaults (our choice; measured in docs/RESULTS.md: 5 seeds × vanilla, PTP-RN,
-/// PTP-ADV inside 15 minutes on 2 CPU cores). 20 epochs of 7 steps: the prefix and the head
+/// PTP-ADV in 7.5 min on 2 idle cores, budget 15). 20 epochs of 7 steps: the prefix and the head
 /// are still learning at 3 (supersense test 58 % at 3 epochs, 78 % at 20, lr 3e-2).
 inline void demo_defaults(common_cli& cli) {
   cli.base.epochs = 20;

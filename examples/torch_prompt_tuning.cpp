@@ -169,10 +169,19 @@ int main(int argc, char** argv) {
                    argv[0], dir.string().c_str(), file);
       return 2;
     }
+  int steps = 20;
+  std::uint64_t seed = 1;
   try {
-    const int steps = argc > 2 ? std::stoi(argv[2]) : 20;
-    const std::uint64_t seed = argc > 3 ? std::stoull(argv[3]) : 1;
-    if (steps < 2) throw std::invalid_argument("STEPS must be at least 2");
+    if (argc > 2) steps = std::stoi(argv[2]);
+    if (argc > 3) seed = std::stoull(argv[3]);
+  } catch (const std::exception&) {
+    steps = 0;
+  }
+  if (steps < 2) {
+    std::fprintf(stderr, "%s: STEPS must be a whole number of at least 2, SEED a whole number\n", argv[0]);
+    return 2;
+  }
+  try {
     return run(dir, steps, seed);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s: %s\n", argv[0], e.what());

@@ -1,17 +1,13 @@
-// ptp::text::load_tokenizer: dispatch on tokenizer.json's model.type (WordPiece, BPE,
-// Unigram) and the vocab.txt fallback on tiny hand-made files, the special-token ids, the
-// error messages (folder, file and field named); then, on the real checkpoints (MiniLM, MPNet)
-// and the BPE / Unigram tokenizers hf_reference.py trains on FewGLUE, token-for-token equality
-// with the per-model loaders on every FewGLUE text and pair.
-#include <cstdlib>
+// ptp::text::load_tokenizer on tiny hand-made files: dispatch on tokenizer.json's model.type
+// (WordPiece, BPE, Unigram), the vocab.txt fallback, the special-token ids, per-call options
+// and the error messages (folder, file and field named). On the real checkpoints:
+// test_tokenizers_parity.cpp.
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <unistd.h>
 #include <variant>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "catch.hpp"
 #include "ptp/text/tokenizers/load.hpp"
@@ -47,6 +43,15 @@ std::string message_of(F&& f) {
 }
 
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+void check_special(const special_token_ids& s, std::uint32_t cls, std::uint32_t sep, std::uint32_t pad, std::uint32_t mask,
+                   std::uint32_t unk) {
+  CHECK(s.cls == cls);
+  CHECK(s.sep == sep);
+  CHECK(s.pad == pad);
+  CHECK(s.mask == mask);
+  CHECK(s.unk == unk);
+}
 
 // A BERT-like tokenizer.json whose vocabulary also holds RoBERTa's spellings; its template
 // and special added tokens are BERT's, so those are the special ids (MPNet's case, mirrored).
@@ -103,12 +108,7 @@ TEST_CASE("load_tokenizer dispatches on model.type: WordPiece", "[text][tokenize
   CHECK(t.file == dir / "tokenizer.json");
   CHECK(t.tokenizer.encode("Hello worlds").ids == std::vector<std::uint32_t>{2, 7, 8, 9, 3});
   CHECK(t.tokenizer.encode("hello", "world").ids == std::vector<std::uint32_t>{2, 7, 3, 8, 3});
-  // the template's [CLS]/[SEP] win over the <s>/</s> the vocabulary also holds
-  CHECK(t.special.cls == 2u);
-  CHECK(t.special.sep == 3u);
-  CHECK(t.special.pad == 0u);
-  CHECK(t.special.mask == 4u);
-  CHECK(t.special.unk == 1u);
+  check_special(t.special, 2, 3, 0, 4, 1);  // the template's [CLS]/[SEP], not the vocabulary's <s>/</s>
 }
 
 TEST_CASE("load_tokenizer dispatches on model.type: byte-level BPE", "[text][tokenizers][load]") {
@@ -118,11 +118,7 @@ TEST_CASE("load_tokenizer dispatches on model.type: byte-level BPE", "[text][tok
   CHECK(std::holds_alternative<bpe_tokenizer>(t.tokenizer.get()));
   CHECK(t.tokenizer.byte_level());
   CHECK(t.tokenizer.encode("ab ab").ids == std::vector<std::uint32_t>{0, 9, 9, 2});
-  CHECK(t.special.cls == 0u);
-  CHECK(t.special.sep == 2u);
-  CHECK(t.special.pad == 1u);
-  CHECK(t.special.mask == 4u);
-  CHECK(t.special.unk == 3u);
+  check_special(t.special, 0, 2, 1, 4, 3);
 }
 
 TEST_CASE("load_tokenizer dispatches on model.type: Unigram", "[text][tokenizers][load]") {
@@ -132,11 +128,7 @@ TEST_CASE("load_tokenizer dispatches on model.type: Unigram", "[text][tokenizers
   CHECK(std::holds_alternative<unigram_tokenizer>(t.tokenizer.get()));
   CHECK_FALSE(t.tokenizer.byte_level());
   CHECK(t.tokenizer.encode("ab").ids == std::vector<std::uint32_t>{2, 6, 3});
-  CHECK(t.special.cls == 2u);
-  CHECK(t.special.sep == 3u);
-  CHECK(t.special.pad == 0u);
-  CHECK(t.special.mask == 4u);
-  CHECK(t.special.unk == 1u);  // the model's unk_id
+  check_special(t.special, 2, 3, 0, 4, 1);  // unk: the model's unk_id
 }
 
 TEST_CASE("load_tokenizer falls back to vocab.txt, and prefers tokenizer.json", "[text][tokenizers][load]") {
@@ -146,11 +138,7 @@ TEST_CASE("load_tokenizer falls back to vocab.txt, and prefers tokenizer.json", 
   CHECK(std::holds_alternative<wordpiece_tokenizer>(t.tokenizer.get()));
   CHECK(t.file == dir / "vocab.txt");
   CHECK(t.tokenizer.encode("Hello worlds").ids == std::vector<std::uint32_t>{2, 5, 6, 7, 3});
-  CHECK(t.special.cls == 2u);
-  CHECK(t.special.sep == 3u);
-  CHECK(t.special.pad == 0u);
-  CHECK(t.special.mask == 4u);
-  CHECK(t.special.unk == 1u);
+  check_special(t.special, 2, 3, 0, 4, 1);
   // with both files, tokenizer.json is the one read (its ids differ from vocab.txt's)
   write(dir, "tokenizer.json", wordpiece_json);
   const auto both = load_tokenizer(dir);
@@ -223,102 +211,4 @@ TEST_CASE("load_tokenizer's errors name the folder, the file and the field", "[t
   const auto m5 = message_of([&] { (void)load_tokenizer(bad_txt); });
   CHECK(contains(m5, (bad_txt / "vocab.txt").string()));
   CHECK(contains(m5, "line 4"));
-}
-
-// ---- the real tokenizers ----------------------------------------------------------------------
-
-namespace {
-
-using nlohmann::json;
-
-std::string reference_dir() {
-  const char* d = std::getenv("PTP_TOKENIZERS_REFERENCE");
-  INFO("PTP_TOKENIZERS_REFERENCE is not set: run through ctest (fixture tokenizers_hf_reference)");
-  REQUIRE(d != nullptr);
-  return d;
-}
-
-/// The model folder hf_reference.py recorded in `<name>.txt` (missing: the test fails).
-fs::path model_dir(const std::string& name) {
-  std::ifstream in(reference_dir() + "/" + name + ".txt");
-  INFO("no " << name << ".txt in the reference: the model was not found (./ptp setup installs it)");
-  REQUIRE(in.good());
-  std::string d;
-  std::getline(in, d);
-  return d;
-}
-
-/// Every text and pair of the reference corpus encodes alike through load_tokenizer and
-/// through `direct` (the per-model loader), at the options the runner uses.
-template <class Direct>
-void check_same_encodings(const fs::path& dir, const Direct& load_direct) {
-  std::ifstream in(reference_dir() + "/corpus.json");
-  REQUIRE(in.good());
-  const json corpus = json::parse(in);
-  const pipeline_options o{.truncation = {.max_length = 128}, .offsets = offset_unit::bytes};
-  const auto loaded = load_tokenizer(dir, o);
-  const auto direct = load_direct(o);
-  std::size_t texts = 0, pairs = 0, mismatches = 0;
-  for (const auto& t : corpus.at("texts")) {
-    const auto s = t.get<std::string>();
-    const auto a = loaded.tokenizer.encode(s), b = direct.encode(s);
-    mismatches += a.ids != b.ids || a.offsets != b.offsets || a.type_ids != b.type_ids || a.word_ids != b.word_ids;
-    ++texts;
-  }
-  for (const auto& p : corpus.at("pairs")) {
-    const auto x = p.at(0).get<std::string>(), y = p.at(1).get<std::string>();
-    const auto a = loaded.tokenizer.encode(x, y), b = direct.encode(x, y);
-    mismatches += a.ids != b.ids || a.offsets != b.offsets || a.type_ids != b.type_ids || a.word_ids != b.word_ids;
-    ++pairs;
-  }
-  INFO(dir.string() << ": " << texts << " texts, " << pairs << " pairs");
-  CHECK(texts > 1000);
-  CHECK(pairs > 100);
-  CHECK(mismatches == 0);
-}
-
-}  // namespace
-
-TEST_CASE("load_tokenizer on all-MiniLM-L6-v2 equals load_wordpiece, BERT's special ids",
-          "[text][tokenizers][load][parity]") {
-  const auto dir = model_dir("minilm");
-  check_same_encodings(dir, [&](const pipeline_options& o) { return load_wordpiece((dir / "tokenizer.json").string(), o); });
-  const auto t = load_tokenizer(dir);
-  CHECK(t.file == dir / "tokenizer.json");
-  CHECK(std::holds_alternative<wordpiece_tokenizer>(t.tokenizer.get()));
-  CHECK(t.special.cls == 101u);
-  CHECK(t.special.sep == 102u);
-  CHECK(t.special.pad == 0u);
-  CHECK(t.special.mask == 103u);
-  CHECK(t.special.unk == 100u);
-}
-
-TEST_CASE("load_tokenizer on all-mpnet-base-v2 equals load_wordpiece, RoBERTa's special ids",
-          "[text][tokenizers][load][parity][mpnet]") {
-  const auto dir = model_dir("mpnet");
-  check_same_encodings(dir, [&](const pipeline_options& o) { return load_wordpiece((dir / "tokenizer.json").string(), o); });
-  const auto t = load_tokenizer(dir);
-  // its vocabulary also holds BERT's [CLS] [SEP] [MASK] [PAD] (ids 105 106 107 4); the model uses <s> …
-  CHECK(t.tokenizer.token_to_id("[CLS]") == 105u);
-  CHECK(t.special.cls == 0u);
-  CHECK(t.special.sep == 2u);
-  CHECK(t.special.pad == 1u);
-  CHECK(t.special.mask == 30526u);
-  CHECK(t.special.unk == 104u);  // the model's unk_token, [UNK] (its <unk>, id 3, is never emitted)
-  CHECK(t.tokenizer.id_to_token(*t.special.unk) == "[UNK]");
-}
-
-TEST_CASE("load_tokenizer on the FewGLUE-trained BPE and Unigram equals their loaders", "[text][tokenizers][load][parity]") {
-  const fs::path bpe = fs::path(reference_dir()) / "bpe", unigram = fs::path(reference_dir()) / "unigram";
-  check_same_encodings(bpe, [&](const pipeline_options& o) { return load_bpe((bpe / "tokenizer.json").string(), o); });
-  check_same_encodings(unigram,
-                       [&](const pipeline_options& o) { return load_unigram((unigram / "tokenizer.json").string(), o); });
-  const auto b = load_tokenizer(bpe);
-  CHECK(b.tokenizer.byte_level());
-  CHECK(b.special.cls == b.tokenizer.token_to_id("<s>"));
-  CHECK(b.special.mask == b.tokenizer.token_to_id("<mask>"));
-  const auto u = load_tokenizer(unigram);
-  CHECK(std::holds_alternative<unigram_tokenizer>(u.tokenizer.get()));
-  CHECK(u.special.cls == u.tokenizer.token_to_id("[CLS]"));
-  CHECK(u.special.unk == u.tokenizer.token_to_id("<unk>"));
 }

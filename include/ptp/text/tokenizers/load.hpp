@@ -36,7 +36,7 @@ class any_tokenizer {
   using variant = std::variant<wordpiece_tokenizer, bpe_tokenizer, unigram_tokenizer>;
 
   template <class T>
-    requires(!std::is_same_v<std::remove_cvref_t<T>, any_tokenizer> && std::is_constructible_v<variant, T &&>)
+    requires(!std::is_same_v<std::remove_cvref_t<T>, any_tokenizer> && std::is_constructible_v<variant, T&&>)
   any_tokenizer(T&& t) : v_(std::forward<T>(t)) {}  // NOLINT(google-explicit-constructor): a tokenizer is one
 
   [[nodiscard]] encoding encode(std::string_view a) const {

@@ -6,7 +6,7 @@
 //
 // Texts: every string under the keys question, passage, text, premise, hypothesis,
 // choice1, choice2, sentence1, sentence2, query (nested objects and arrays included) of
-// $PTP_SHARED_DIR/data/fewglue/*/train.jsonl (default: the repository's ../shared),
+// $PTP_SHARED_DIR/data/fewglue/*/train.jsonl (default: CMake's PTP_SHARED_DIR, ../shared),
 // split on white space.
 #include <benchmark/benchmark.h>
 #include <nlohmann/json.hpp>
@@ -27,8 +27,8 @@
 #include <string_view>
 #include <vector>
 
-#ifndef PTP_BENCH_SHARED_DIR
-#define PTP_BENCH_SHARED_DIR "../shared"
+#ifndef PTP_SHARED_DIR
+#define PTP_SHARED_DIR "../shared"
 #endif
 
 namespace {
@@ -53,7 +53,7 @@ void collect(const nlohmann::json& j, std::vector<std::string>& out) {
 const std::vector<ptp::text::words>& corpus() {
   static const std::vector<ptp::text::words> texts = [] {
     const char* env = std::getenv("PTP_SHARED_DIR");
-    const fs::path root = fs::path(env && *env ? env : PTP_BENCH_SHARED_DIR) / "data" / "fewglue";
+    const fs::path root = fs::path(env && *env ? env : PTP_SHARED_DIR) / "data" / "fewglue";
     std::vector<fs::path> files;
     for (const auto& d : fs::directory_iterator(root))
       if (fs::exists(d.path() / "train.jsonl")) files.push_back(d.path() / "train.jsonl");

@@ -13,12 +13,15 @@
 //   --ptp_rss=B,L,METHOD     build the model, run 3 steps, print peak RSS as JSON and exit
 //                            (one process per config, so peaks do not mix)
 // Environment: PTP_BENCH_THREADS (intra-op threads, default 1), PTP_BENCH_ITERS (timed steps
-// per benchmark, default 2), PTP_MODEL_DIR (else find_default_model()).
+// per benchmark, default 2), PTP_MODEL_DIR (else examples/reproduce/packaged_models.hpp's
+// find_default_model()).
 #include <benchmark/benchmark.h>
 
 #include <ptp/adapters/torch.hpp>
 #include <ptp/ptp.hpp>
 #include <torch/torch.h>
+
+#include "packaged_models.hpp"
 
 #include <sys/resource.h>
 
@@ -58,7 +61,7 @@ int threads() { return env_int("PTP_BENCH_THREADS", 1); }
 
 ptp::torch::pretrained_encoder& backbone() {
   static ptp::torch::pretrained_encoder model = [] {
-    auto [m, report] = ptp::torch::load_pretrained_encoder(ptp::torch::find_default_model(), {.freeze = true});
+    auto [m, report] = ptp::torch::load_pretrained_encoder(ptp::repro::find_default_model(), {.freeze = true});
     (void)report;
     m->train();  // dropout on, as in training
     return m;
@@ -280,7 +283,7 @@ int write_inputs(const std::filesystem::path& dir) {
     if (!out) throw std::runtime_error("cannot write " + path.string());
     std::printf("%s\n", path.c_str());
   }
-  std::printf("model_dir %s\n", ptp::torch::find_default_model().c_str());
+  std::printf("model_dir %s\n", ptp::repro::find_default_model().c_str());
   return 0;
 }
 

@@ -22,16 +22,17 @@
 
 #include "tasks.hpp"
 
-#ifndef PTP_REPRO_SHARED_DIR
-#define PTP_REPRO_SHARED_DIR "../shared"
+#ifndef PTP_SHARED_DIR
+#define PTP_SHARED_DIR "../shared"
 #endif
 
 namespace ptp::repro {
 
-/// The shared data folder: $PTP_SHARED_DIR, else the one beside the source tree.
+/// The shared data folder: $PTP_SHARED_DIR, else the compiled-in PTP_SHARED_DIR (CMake's
+/// cache variable of that name, default the folder beside the source tree).
 inline fs::path shared_dir() {
   if (const char* e = std::getenv("PTP_SHARED_DIR"); e && *e) return e;
-  return PTP_REPRO_SHARED_DIR;
+  return PTP_SHARED_DIR;
 }
 
 /// P-tuning v2's template for a checkpoint: RoBERTa's for RoBERTa, BERT's otherwise.

@@ -27,9 +27,7 @@
 #include <ptp/text/a2t.hpp>
 #include <ptp/text/candidates.hpp>
 #include <ptp/text/masking.hpp>
-#include <ptp/text/tokenizers/bpe.hpp>
-#include <ptp/text/tokenizers/unigram.hpp>
-#include <ptp/text/tokenizers/wordpiece.hpp>
+#include <ptp/text/tokenizers/load.hpp>
 #include <ptp/text/wordnet.hpp>
 
 #include <nlohmann/json.hpp>
@@ -186,94 +184,48 @@ struct run_result {
 
 // ==== tokenizer ================================================================================
 
-/// The checkpoint's tokenizer (tokenizer.json: WordPiece, BPE or Unigram; else vocab.txt as
-/// WordPiece) with the special-token ids the runner needs.
+/// The checkpoint's tokenizer (ptp::text::load_tokenizer) with the special-token ids the
+/// runner needs; one vocabulary serves model inputs and bare pieces of text.
 class model_tokenizer {
  public:
-  explicit model_tokenizer(const fs::path& dir, std::size_t max_length) {
-    text::pipeline_options full{.truncation = {.max_length = max_length}, .offsets = text::offset_unit::bytes};
-    text::pipeline_options plain{.offsets = text::offset_unit::bytes, .add_special_tokens = false};
-    const auto json = dir / "tokenizer.json";
-    if (fs::exists(json)) {
-      std::ifstream in(json);
-      const auto j = nlohmann::json::parse(in);
-      const std::string type = j.at("model").at("type").get<std::string>();
-      for (const auto& t : j.value("added_tokens", nlohmann::json::array()))
-        if (t.value("special", false)) special_.insert(t.value("content", std::string{}));
-      if (type == "WordPiece") {
-        full_.emplace(text::load_wordpiece(json.string(), full));
-        plain_.emplace(text::load_wordpiece(json.string(), plain));
-      } else if (type == "BPE") {
-        full_.emplace(text::load_bpe(json.string(), full));
-        plain_.emplace(text::load_bpe(json.string(), plain));
-        byte_level_ = true;
-      } else if (type == "Unigram") {
-        full_.emplace(text::load_unigram(json.string(), full));
-        plain_.emplace(text::load_unigram(json.string(), plain));
-      } else {
-        throw std::runtime_error(json.string() + ": unsupported tokenizer model type " + type);
-      }
-    } else if (fs::exists(dir / "vocab.txt")) {
-      auto t = text::load_wordpiece_vocab((dir / "vocab.txt").string());
-      t.options() = full;
-      full_.emplace(t);
-      t.options() = plain;
-      plain_.emplace(t);
-    } else {
-      throw std::runtime_error(dir.string() + ": no tokenizer.json or vocab.txt (ALBERT: export tokenizer.json with transformers)");
-    }
-    cls_ = first_of({"[CLS]", "<s>"});
-    sep_ = first_of({"[SEP]", "</s>"});
-    mask_ = first_of({"[MASK]", "<mask>"});
-    pad_ = first_of({"[PAD]", "<pad>"});
-  }
+  explicit model_tokenizer(const fs::path& dir, std::size_t max_length)
+      : t_(text::load_tokenizer(dir, {.truncation = {.max_length = max_length}, .offsets = text::offset_unit::bytes})),
+        cls_(required(t_.special.cls, "[CLS] or <s>")),
+        sep_(required(t_.special.sep, "[SEP] or </s>")),
+        mask_(required(t_.special.mask, "[MASK] or <mask>")),
+        pad_(required(t_.special.pad, "[PAD] or <pad>")) {}
 
   /// The model input for a text or pair: special tokens, truncation to max_length.
   [[nodiscard]] text::encoding encode(const data::text_pair& p) const {
-    return std::visit([&](const auto& t) { return p.second ? t.encode(p.first, *p.second) : t.encode(p.first); }, *full_);
+    return p.second ? t_.tokenizer.encode(p.first, *p.second) : t_.tokenizer.encode(p.first);
   }
   /// A piece of text alone (no special tokens, no truncation), byte offsets; BPE pieces
   /// after the first word get their leading space (`continuation`).
   [[nodiscard]] text::encoding piece(std::string_view s, bool continuation) const {
-    if (byte_level_ && continuation) {
-      std::string spaced = " " + std::string(s);
-      auto e = std::visit([&](const auto& t) { return t.encode(spaced); }, *plain_);
+    static constexpr text::pipeline_options plain{.offsets = text::offset_unit::bytes, .add_special_tokens = false};
+    if (byte_level() && continuation) {
+      auto e = t_.tokenizer.encode(" " + std::string(s), plain);
       for (auto& [b, en] : e.offsets) b = b ? b - 1 : 0, en = en ? en - 1 : 0;
       return e;
     }
-    return std::visit([&](const auto& t) { return t.encode(s); }, *plain_);
+    return t_.tokenizer.encode(s, plain);
   }
-  [[nodiscard]] std::optional<std::uint32_t> id(std::string_view token) const {
-    return std::visit([&](const auto& t) { return t.token_to_id(token); }, *full_);
-  }
-  [[nodiscard]] std::string token(std::uint32_t id) const {
-    return std::visit([&](const auto& t) { return t.id_to_token(id).value_or(""); }, *full_);
-  }
-  [[nodiscard]] std::size_t vocab_size() const {
-    return std::visit([](const auto& t) { return t.vocab_size(); }, *full_);
-  }
-  [[nodiscard]] bool byte_level() const noexcept { return byte_level_; }
+  [[nodiscard]] std::optional<std::uint32_t> id(std::string_view token) const { return t_.tokenizer.token_to_id(token); }
+  [[nodiscard]] std::string token(std::uint32_t id) const { return t_.tokenizer.id_to_token(id).value_or(""); }
+  [[nodiscard]] std::size_t vocab_size() const { return t_.tokenizer.vocab_size(); }
+  [[nodiscard]] bool byte_level() const noexcept { return t_.tokenizer.byte_level(); }
   [[nodiscard]] std::int64_t cls() const noexcept { return cls_; }
   [[nodiscard]] std::int64_t sep() const noexcept { return sep_; }
   [[nodiscard]] std::int64_t mask() const noexcept { return mask_; }
   [[nodiscard]] std::int64_t pad() const noexcept { return pad_; }
 
  private:
-  std::int64_t first_of(std::initializer_list<const char*> names) const {
-    // a vocabulary may hold both spellings (MPNet's keeps BERT's [CLS] … but uses <s> …): the
-    // tokenizer's own special tokens come first
-    for (const char* n : names)
-      if (special_.count(n))
-        if (auto i = id(n)) return *i;
-    for (const char* n : names)
-      if (auto i = id(n)) return *i;
-    throw std::runtime_error(std::string("tokenizer has none of the special tokens ") + *names.begin() + " …");
+  std::int64_t required(std::optional<std::uint32_t> id, const char* names) const {
+    if (!id) throw std::runtime_error(t_.file.string() + ": the tokenizer has no " + names + " token");
+    return *id;
   }
-  using any = std::variant<text::wordpiece_tokenizer, text::bpe_tokenizer, text::unigram_tokenizer>;
-  std::optional<any> full_, plain_;
-  std::set<std::string, std::less<>> special_;  ///< tokenizer.json's special added tokens
-  bool byte_level_ = false;
-  std::int64_t cls_ = 0, sep_ = 0, mask_ = 0, pad_ = 0;
+  text::loaded_tokenizer t_;
+  std::int64_t cls_, sep_, mask_, pad_;
 };
 
 /// The WordNet-fitted masked-LM head for `model_dir` (cloze_head.hpp), with its tokenizer.

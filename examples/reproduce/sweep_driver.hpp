@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "methods.hpp"
+#include "packaged_models.hpp"
 #include "programs.hpp"
 #include "runner.hpp"
 
@@ -129,8 +130,8 @@ struct common_cli {
     if (head == "classifier") base.head = head_kind::classifier;
     else if (head == "cloze") base.head = head_kind::cloze;
     else throw std::invalid_argument("--head must be classifier or cloze");
-    if (!model.empty()) base.model_dir = ptp::torch::find_model(model);
-    if (base.model_dir.empty()) base.model_dir = ptp::torch::find_default_model();
+    if (!model.empty()) base.model_dir = find_model(model);
+    if (base.model_dir.empty()) base.model_dir = find_default_model();
     base.max_train = max_train;
     base.max_eval = max_eval;
   }

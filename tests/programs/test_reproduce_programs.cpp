@@ -188,7 +188,7 @@ TEST_CASE("runner: --save-checkpoints writes the selected prompt; loading it res
   }
   // a checkpoint of another configuration is refused, naming the file
   run_config other;
-  other.model_dir = ptp::torch::find_default_model();
+  other.model_dir = find_default_model();
   other.prefix_length = 5;
   other.max_length = 24;
   auto [backbone, rep] = ptp::torch::load_pretrained_encoder(other.model_dir, {.freeze = true, .strict = false});
@@ -262,10 +262,10 @@ TEST_CASE("--model names a packaged encoder; MPNet's tokenizer gets RoBERTa's sp
   cli.add(app);
   app.parse(std::string("--model mpnet"), false);
   cli.finish();
-  CHECK(cli.base.model_dir == ptp::torch::find_mpnet_model());
-  CHECK(ptp::torch::find_model("minilm") == ptp::torch::find_default_model());
-  CHECK(ptp::torch::find_model(cli.base.model_dir.string()) == cli.base.model_dir);
-  CHECK_THROWS_WITH(ptp::torch::find_model("gpt2"), Catch::Contains("neither a packaged name"));
+  CHECK(cli.base.model_dir == find_mpnet_model());
+  CHECK(find_model("minilm") == find_default_model());
+  CHECK(find_model(cli.base.model_dir.string()) == cli.base.model_dir);
+  CHECK_THROWS_WITH(find_model("gpt2"), Catch::Contains("neither a packaged name"));
   common_cli both;
   CLI::App app2;
   both.add(app2);

@@ -24,7 +24,7 @@ inline ptp::repro::run_data tiny_wic(const ptp::text::wordnet& wn, std::size_t t
 /// One epoch, max length 24, a 2-token prefix, no progress output.
 inline ptp::repro::run_config tiny_config(std::int64_t batch_size, int threads) {
   ptp::repro::run_config cfg;
-  cfg.model_dir = ptp::torch::find_default_model();
+  cfg.model_dir = ptp::repro::find_default_model();
   cfg.epochs = 1;
   cfg.batch_size = batch_size;
   cfg.max_length = 24;

@@ -9,6 +9,8 @@
 // The reference numbers come from tests/adapters/torch/encoders_reference.py, run here with $PTP_PYTHON.
 #include <ptp/adapters/torch/encoders.hpp>
 
+#include "packaged_models.hpp"
+
 // after the LibTorch headers: c10 defines a CHECK macro of its own, and Catch's must win
 #include "catch.hpp"
 
@@ -42,15 +44,15 @@ const fs::path& reference_dir() {
     if (out.empty()) out = fs::temp_directory_path() / "ptp_encoders_reference";
     fs::remove_all(out);
     fs::create_directories(out);
-    const auto model = find_default_model();
+    const auto model = ptp::repro::find_default_model();
     // MPNet's reference only when its checkpoint is there: its own test case fails on the
     // missing model, the others still run
     std::string mpnet;
     try {
-      mpnet = find_mpnet_model().string();
-    } catch (const encoder_error&) {
+      mpnet = ptp::repro::find_mpnet_model().string();
+    } catch (const std::runtime_error&) {
     }
-    using ptp::torch::detail::shell_quote;
+    using ptp::repro::shell_quote;
     const std::string cmd = shell_quote(python) + " " + shell_quote(script) + " " + shell_quote(out.string()) + " " +
                             shell_quote(shared) + " " + shell_quote(model.string()) + " " + shell_quote(mpnet) + " > " +
                             shell_quote((out / "log.txt").string()) + " 2>&1";
@@ -195,7 +197,7 @@ void check_deep_prefix(pretrained_encoder& model, const safetensors_file& ref, c
 
 TEST_CASE("parity: all-MiniLM-L6-v2 on FewGLUE equals transformers", "[parity][encoders][minilm]") {
   const auto& dir = reference_dir();
-  auto [model, report] = load_pretrained_encoder(find_default_model());
+  auto [model, report] = load_pretrained_encoder(ptp::repro::find_default_model());
   model->eval();
   REQUIRE(report.unexpected.empty());
   REQUIRE(report.loaded.size() == 103);
@@ -269,7 +271,7 @@ TEST_CASE("parity: random ALBERT (MLM checkpoint) equals transformers", "[parity
 
 TEST_CASE("parity: all-mpnet-base-v2 on FewGLUE equals transformers", "[parity][encoders][mpnet]") {
   // fails (never skips) without the model: ./ptp setup unpacks it
-  const auto model_dir = find_mpnet_model();
+  const auto model_dir = ptp::repro::find_mpnet_model();
   const auto& dir = reference_dir();
   auto [model, report] = load_pretrained_encoder(model_dir);
   model->eval();

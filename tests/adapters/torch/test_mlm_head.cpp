@@ -7,6 +7,8 @@
 #include <ptp/adapters/torch/mlm_head.hpp>
 #include <ptp/text/tokenizers/wordpiece.hpp>
 
+#include "packaged_models.hpp"
+
 // after the LibTorch headers: c10 defines a CHECK macro of its own, and Catch's must win
 #include "catch.hpp"
 
@@ -21,7 +23,7 @@ namespace fs = std::filesystem;
 namespace {
 
 struct fixture {
-  fs::path dir = ptp::torch::find_default_model();
+  fs::path dir = ptp::repro::find_default_model();
   ptp::text::wordpiece_tokenizer tok = ptp::text::load_wordpiece((dir / "tokenizer.json").string());
   ptp::torch::mlm_fit_options o;
   std::vector<std::vector<std::int64_t>> corpus;

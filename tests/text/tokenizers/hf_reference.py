@@ -101,7 +101,7 @@ def minilm_dir():
 
 
 def mpnet_dir():
-    """all-mpnet-base-v2 where ./ptp setup unpacks it (the order ptp::torch::find_mpnet_model
+    """all-mpnet-base-v2 where ./ptp setup unpacks it (the order ptp::repro::find_mpnet_model
     searches), or None."""
     roots = [os.environ.get("PTP_CACHE")]
     if os.environ.get("XDG_CACHE_HOME"):

@@ -1,11 +1,15 @@
-// Parity of ptp's tokenizers with Hugging Face `tokenizers` on every FewGLUE text.
+// Parity of ptp's tokenizers with Hugging Face `tokenizers` on every FewGLUE text, loaded by
+// each model's loader and by load_tokenizer from the checkpoint folder.
 // The reference (ids, type ids, char offsets, word ids) is written by hf_reference.py
 // (CTest fixture tokenizers_hf_reference) into $PTP_TOKENIZERS_REFERENCE.
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <unistd.h>
+#include <variant>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -13,6 +17,7 @@
 #include "catch.hpp"
 #include "ptp/text/tokenizers/bpe.hpp"
 #include "ptp/text/tokenizers/concepts.hpp"
+#include "ptp/text/tokenizers/load.hpp"
 #include "ptp/text/tokenizers/unigram.hpp"
 #include "ptp/text/tokenizers/wordpiece.hpp"
 
@@ -154,4 +159,59 @@ TEST_CASE("byte-level BPE (vocab.json + merges.txt) matches HF tokenizers on Few
 
 TEST_CASE("Unigram (tokenizer.json) matches HF tokenizers on FewGLUE", "[text][tokenizers][parity]") {
   check_parity(ptp::text::load_unigram(reference_dir() + "/unigram/tokenizer.json"), "unigram");
+}
+
+// ---- load_tokenizer: a checkpoint folder, whatever its model ------------------------------
+
+TEST_CASE("load_tokenizer (all-MiniLM-L6-v2 folder) matches HF tokenizers on FewGLUE, with BERT's special ids",
+          "[text][tokenizers][parity][load]") {
+  const auto t = ptp::text::load_tokenizer(minilm_dir());
+  CHECK(t.file == std::filesystem::path(minilm_dir()) / "tokenizer.json");
+  CHECK(std::holds_alternative<ptp::text::wordpiece_tokenizer>(t.tokenizer.get()));
+  CHECK(t.special.cls == 101u);
+  CHECK(t.special.sep == 102u);
+  CHECK(t.special.pad == 0u);
+  CHECK(t.special.mask == 103u);
+  CHECK(t.special.unk == 100u);
+  check_parity(t.tokenizer, "minilm");
+}
+
+TEST_CASE("load_tokenizer (all-MiniLM-L6-v2's vocab.txt alone) matches HF tokenizers on FewGLUE",
+          "[text][tokenizers][parity][load]") {
+  const auto dir = std::filesystem::temp_directory_path() / ("ptp_tok_vocab_only_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::filesystem::copy_file(minilm_dir() + "/vocab.txt", dir / "vocab.txt",
+                             std::filesystem::copy_options::overwrite_existing);
+  const auto t = ptp::text::load_tokenizer(dir);
+  std::filesystem::remove_all(dir);
+  CHECK(t.file == dir / "vocab.txt");
+  CHECK(t.special.mask == 103u);
+  check_parity(t.tokenizer, "minilm");
+}
+
+TEST_CASE("load_tokenizer (all-mpnet-base-v2 folder) matches HF tokenizers on FewGLUE, with RoBERTa's special ids",
+          "[text][tokenizers][parity][load][mpnet]") {
+  const auto t = ptp::text::load_tokenizer(model_dir("mpnet"));
+  // its vocabulary also holds BERT's [CLS] [SEP] [MASK] [PAD] (ids 105 106 107 4); the model uses <s> …
+  CHECK(t.tokenizer.token_to_id("[CLS]") == 105u);
+  CHECK(t.special.cls == 0u);
+  CHECK(t.special.sep == 2u);
+  CHECK(t.special.pad == 1u);
+  CHECK(t.special.mask == 30526u);
+  CHECK(t.tokenizer.id_to_token(t.special.unk.value()) == "[UNK]");  // the model's unk_token (id 104), not <unk>
+  check_parity(t.tokenizer, "mpnet");
+}
+
+TEST_CASE("load_tokenizer dispatches the FewGLUE-trained BPE and Unigram folders; both match HF tokenizers",
+          "[text][tokenizers][parity][load]") {
+  const auto b = ptp::text::load_tokenizer(reference_dir() + "/bpe");
+  CHECK(b.tokenizer.byte_level());
+  CHECK(b.special.cls == b.tokenizer.token_to_id("<s>"));
+  CHECK(b.special.mask == b.tokenizer.token_to_id("<mask>"));
+  check_parity(b.tokenizer, "bpe");
+  const auto u = ptp::text::load_tokenizer(reference_dir() + "/unigram");
+  CHECK(std::holds_alternative<ptp::text::unigram_tokenizer>(u.tokenizer.get()));
+  CHECK(u.special.cls == u.tokenizer.token_to_id("[CLS]"));
+  CHECK(u.special.unk == u.tokenizer.token_to_id("<unk>"));
+  check_parity(u.tokenizer, "unigram");
 }

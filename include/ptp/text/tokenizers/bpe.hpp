@@ -369,11 +369,10 @@ inline bpe_tokenizer load_bpe_files(const std::string& vocab_json, const std::st
           std::move(post), pipeline};
 }
 
-/// Byte-level BPE from a Hugging Face tokenizer.json (model "BPE", pre_tokenizer
+/// Byte-level BPE from a parsed Hugging Face tokenizer.json (model "BPE", pre_tokenizer
 /// "ByteLevel" with use_regex, normalizer null). Merges as ["a","b"] pairs or "a b" strings.
-inline bpe_tokenizer load_bpe(const std::string& path, pipeline_options pipeline = {}) {
-  const auto j = json_io::parse_file(path);
-  const auto r = json_io::root(j, path);
+inline bpe_tokenizer load_bpe(const json_io::node& r, pipeline_options pipeline = {}) {
+  const std::string& path = r.file;
   const auto m = r.at("model");
   if (m.at("type").str() != "BPE") m.at("type").fail("expected \"BPE\"");
   if (r.has("normalizer")) r.at("normalizer").fail("normalizers are not supported with byte-level BPE");
@@ -408,6 +407,12 @@ inline bpe_tokenizer load_bpe(const std::string& path, pipeline_options pipeline
   }
   return {bpe_model(std::move(v), merges, std::move(o), path), json_io::added_tokens(r), json_io::post_processing(r),
           pipeline};
+}
+
+/// Byte-level BPE from a Hugging Face tokenizer.json file (see above).
+inline bpe_tokenizer load_bpe(const std::string& path, pipeline_options pipeline = {}) {
+  const auto j = json_io::parse_file(path);
+  return load_bpe(json_io::root(j, path), pipeline);
 }
 
 }  // namespace ptp::text

@@ -295,28 +295,37 @@ class tokenizer {
 
   /// Encodes one text: special tokens per the template, truncated to options().truncation.
   /// Throws invalid_utf8 for malformed input. An empty text gives just the special tokens.
-  [[nodiscard]] encoding encode(std::string_view text) const {
-    std::vector<token_piece> a;
-    encode_sequence(text, a);
-    if (const auto max = options_.truncation.max_length; max) {
-      const auto budget = max - std::min(max, added_count(false));
-      detail::truncate_pieces(a, budget, options_.truncation.side);
-    }
-    return finish(text, a, {}, nullptr);
-  }
+  [[nodiscard]] encoding encode(std::string_view text) const { return encode(text, options_); }
 
   /// Encodes a pair (e.g. premise/hypothesis); longest_first truncation when enabled.
   [[nodiscard]] encoding encode(std::string_view text_a, std::string_view text_b) const {
+    return encode(text_a, text_b, options_);
+  }
+
+  /// Encodes one text under other options (one vocabulary serves, say, model inputs with
+  /// special tokens and bare pieces of text without).
+  [[nodiscard]] encoding encode(std::string_view text, const pipeline_options& o) const {
+    std::vector<token_piece> a;
+    encode_sequence(text, a);
+    if (const auto max = o.truncation.max_length; max) {
+      const auto budget = max - std::min(max, added_count(false, o));
+      detail::truncate_pieces(a, budget, o.truncation.side);
+    }
+    return finish(text, a, {}, nullptr, o);
+  }
+
+  /// Encodes a pair under other options.
+  [[nodiscard]] encoding encode(std::string_view text_a, std::string_view text_b, const pipeline_options& o) const {
     std::vector<token_piece> a, b;
     encode_sequence(text_a, a);
     encode_sequence(text_b, b);
-    if (const auto max = options_.truncation.max_length; max) {
-      const auto budget = max - std::min(max, added_count(true));
+    if (const auto max = o.truncation.max_length; max) {
+      const auto budget = max - std::min(max, added_count(true, o));
       const auto [na, nb] = detail::longest_first(a.size(), b.size(), budget);
-      detail::truncate_pieces(a, na, options_.truncation.side);
-      detail::truncate_pieces(b, nb, options_.truncation.side);
+      detail::truncate_pieces(a, na, o.truncation.side);
+      detail::truncate_pieces(b, nb, o.truncation.side);
     }
-    return finish(text_a, a, text_b, &b);
+    return finish(text_a, a, text_b, &b, o);
   }
 
   /// Encodes each text independently.
@@ -351,12 +360,16 @@ class tokenizer {
   }
   [[nodiscard]] const Model& model() const noexcept { return model_; }
   [[nodiscard]] const post_processor& post() const noexcept { return post_; }
+  /// Tokens matched verbatim in text ([CLS], <mask>, …; `special` marks the template's).
+  [[nodiscard]] const added_vocabulary& added() const noexcept { return added_; }
   [[nodiscard]] const pipeline_options& options() const noexcept { return options_; }
   /// Mutable options (truncation, offset unit, special tokens on/off).
   pipeline_options& options() noexcept { return options_; }
 
  private:
-  std::size_t added_count(bool pair) const { return options_.add_special_tokens ? post_.added_tokens(pair) : 0; }
+  std::size_t added_count(bool pair, const pipeline_options& o) const {
+    return o.add_special_tokens ? post_.added_tokens(pair) : 0;
+  }
 
   void encode_sequence(std::string_view text, std::vector<token_piece>& out) const {
     utf8::validate(text);
@@ -371,10 +384,10 @@ class tokenizer {
 
   // Converts offsets to the requested unit, trims byte-level offsets, then applies the template.
   encoding finish(std::string_view ta, std::vector<token_piece>& a, std::string_view tb,
-                  std::vector<token_piece>* b) const {
+                  std::vector<token_piece>* b, const pipeline_options& o) const {
     std::vector<std::uint32_t> index;
     auto prepare = [&](std::string_view text, std::vector<token_piece>& v) {
-      if (options_.offsets == offset_unit::chars) {
+      if (o.offsets == offset_unit::chars) {
         detail::char_index(text, index);
         for (auto& p : v) p = {p.id, index[p.begin], index[p.end], p.word};
       }
@@ -384,7 +397,7 @@ class tokenizer {
     if (b) prepare(tb, *b);
 
     encoding e;
-    const std::size_t n = a.size() + (b ? b->size() : 0) + added_count(b != nullptr);
+    const std::size_t n = a.size() + (b ? b->size() : 0) + added_count(b != nullptr, o);
     e.ids.reserve(n);
     e.type_ids.reserve(n);
     e.attention_mask.reserve(n);  // filled per token: a template may hold a sequence 0 or 2 times
@@ -403,7 +416,7 @@ class tokenizer {
         e.sequence_ids.push_back(seq);
       }
     };
-    if (!options_.add_special_tokens) {
+    if (!o.add_special_tokens) {
       push_seq(a, 0, 0);
       if (b) push_seq(*b, 1, 1);
       return e;

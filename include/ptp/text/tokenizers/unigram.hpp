@@ -198,11 +198,10 @@ class unigram_model {
 /// A Unigram tokenizer (ALBERT/T5-style SentencePiece models saved by HF tokenizers).
 using unigram_tokenizer = tokenizer<unigram_model>;
 
-/// Unigram tokenizer from a Hugging Face tokenizer.json (model "Unigram", pre_tokenizer
-/// "Metaspace", no normalizer). Errors name the file and field.
-inline unigram_tokenizer load_unigram(const std::string& path, pipeline_options pipeline = {}) {
-  const auto j = json_io::parse_file(path);
-  const auto r = json_io::root(j, path);
+/// Unigram tokenizer from a parsed Hugging Face tokenizer.json (model "Unigram",
+/// pre_tokenizer "Metaspace", no normalizer). Errors name the file and field.
+inline unigram_tokenizer load_unigram(const json_io::node& r, pipeline_options pipeline = {}) {
+  const std::string& path = r.file;
   const auto m = r.at("model");
   if (m.at("type").str() != "Unigram") m.at("type").fail("expected \"Unigram\"");
   if (r.has("normalizer")) r.at("normalizer").fail("normalizers are not supported with Unigram (train without one)");
@@ -238,6 +237,12 @@ inline unigram_tokenizer load_unigram(const std::string& path, pipeline_options 
   if (!m.has("unk_id")) m.at("unk_id").fail("a Unigram model without unk_id is not supported");
   const auto unk = m.at("unk_id").id();
   return {unigram_model(std::move(pieces), unk, o, path), json_io::added_tokens(r), json_io::post_processing(r), pipeline};
+}
+
+/// Unigram tokenizer from a Hugging Face tokenizer.json file (see above).
+inline unigram_tokenizer load_unigram(const std::string& path, pipeline_options pipeline = {}) {
+  const auto j = json_io::parse_file(path);
+  return load_unigram(json_io::root(j, path), pipeline);
 }
 
 }  // namespace ptp::text

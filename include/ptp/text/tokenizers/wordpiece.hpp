@@ -258,12 +258,11 @@ inline wordpiece_tokenizer load_wordpiece_vocab(const std::string& path, wordpie
           pipeline};
 }
 
-/// WordPiece tokenizer from a Hugging Face `tokenizer.json` (model type "WordPiece",
+/// WordPiece tokenizer from a parsed Hugging Face `tokenizer.json` (model type "WordPiece",
 /// normalizer BertNormalizer or null, pre_tokenizer BertPreTokenizer). Truncation and
 /// padding stored in the file are ignored: pass them in `pipeline`.
-inline wordpiece_tokenizer load_wordpiece(const std::string& path, pipeline_options pipeline = {}) {
-  const auto j = json_io::parse_file(path);
-  const auto r = json_io::root(j, path);
+inline wordpiece_tokenizer load_wordpiece(const json_io::node& r, pipeline_options pipeline = {}) {
+  const std::string& path = r.file;
   const auto m = r.at("model");
   if (m.at("type").str() != "WordPiece") m.at("type").fail("expected \"WordPiece\"");
   wordpiece_options o;
@@ -285,6 +284,12 @@ inline wordpiece_tokenizer load_wordpiece(const std::string& path, pipeline_opti
   vocabulary v = json_io::vocab_object(m.at("vocab"));
   return {wordpiece_model(std::move(v), std::move(o), path), json_io::added_tokens(r), json_io::post_processing(r),
           pipeline};
+}
+
+/// WordPiece tokenizer from a Hugging Face `tokenizer.json` file (see above).
+inline wordpiece_tokenizer load_wordpiece(const std::string& path, pipeline_options pipeline = {}) {
+  const auto j = json_io::parse_file(path);
+  return load_wordpiece(json_io::root(j, path), pipeline);
 }
 
 }  // namespace ptp::text

@@ -203,7 +203,7 @@ struct encoder_config {
 
 /// Reads and validates `path` (a config.json file, or a model directory containing one).
 /// @code
-/// auto cfg = ptp::torch::load_hf_config(ptp::torch::find_default_model());
+/// auto cfg = ptp::torch::load_hf_config("all-MiniLM-L6-v2");  // a checkpoint folder, or its config.json
 /// @endcode
 inline encoder_config load_hf_config(std::filesystem::path path) {
   if (std::filesystem::is_directory(path)) path /= "config.json";

@@ -2,7 +2,8 @@
 // torch::nn modules, loaded from Hugging Face checkpoints (config.json + model.safetensors).
 //
 // Our own implementation, written from the architectures' descriptions and checked
-// number-for-number against `transformers` (tests/encoders). What ptp needs from them:
+// number-for-number against `transformers` (tests/adapters/torch/test_encoders_parity.cpp).
+// What ptp needs from them:
 //
 //  * Perturbable input embeddings. The forward pass is split so that a regularizer can act on
 //    the *word* embeddings alone, before position and token-type embeddings are added and the

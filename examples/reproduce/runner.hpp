@@ -3,9 +3,10 @@
 //
 // A run = pretrained encoder (frozen, or tuned at its own learning rate) + prompt (P-tuning v2
 // deep prefix, P-tuning encoder, or shallow soft prompt) + head (classifier, or cloze over the
-// masked-LM output) + one regularizer method, trained with ptp::torch::train_step, evaluated on
-// the selection split after every epoch; the best epoch's prompt and head are restored and
-// evaluated once on the report split.
+// masked-LM output) + one regularizer method (text stages, embedding stage, objective), trained
+// with ptp::torch::train_step_text on each batch (text_batch), evaluated on the selection split
+// after every epoch; the best epoch's prompt and head are restored and evaluated once on the
+// report split.
 //
 //   ptp::repro::run_config cfg;  cfg.method = "ptp-adv";  cfg.seed = 3;
 //   ptp::repro::run_data data{.info = info(task::rte), .train = …, .select = …, .report = …};
@@ -40,6 +41,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -51,6 +53,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -743,9 +746,6 @@ class prompt_model {
 
 // ==== text-space methods ======================================================================
 
-/// Which text-space method a run uses (the embedding-space ones go through the regularizer).
-enum class text_method { none, mask, a2t };
-
 /// WordNet synonyms first, then the model's own embedding neighbours (PAPER.md §4: A2T's
 /// counter-fitted GloVe candidates are not available offline), duplicates removed.
 struct merged_candidates {
@@ -796,22 +796,42 @@ struct a2t_context {
   [[nodiscard]] text::matrix_view<float> view() const { return {std::span<const float>(matrix), rows, dim}; }
 };
 
+/// A2T's TokenLookup: a word's sub-token ids as it reads inside a text (after a space).
+struct word_pieces {
+  const model_tokenizer* tok = nullptr;
+  [[nodiscard]] std::vector<std::int64_t> operator()(std::string_view w) const {
+    const auto e = tok->piece(w, true);
+    return {e.ids.begin(), e.ids.end()};
+  }
+};
+
+/// What the methods' text stages need from the run (methods.hpp): the tokenizer's mask id
+/// (PTP-RN-text) and A2T as a ptp text stage over the run's WordNet synonyms and embedding
+/// neighbours (PTP-ADV-text). A2T's context is built on first use, from the word embeddings
+/// as the run starts; the stages it returns refer to it, so they must not outlive this.
+class text_resources {
+ public:
+  text_resources(const model_tokenizer& tok, at::Tensor word_embeddings) : tok_(tok), embeddings_(std::move(word_embeddings)) {}
+
+  [[nodiscard]] std::int64_t mask_id() const { return tok_.mask(); }
+
+  [[nodiscard]] auto a2t(const text::a2t& attack) {
+    if (!a2t_) a2t_ = std::make_unique<a2t_context>(embeddings_, tok_, attack.min_embedding_cosine);
+    return text::a2t_stage<float, merged_candidates, word_pieces, text::wordnet_pos_tagger>{
+        .attack = attack,
+        .embeddings = a2t_->view(),
+        .source = {.wordnet = {.db = a2t_->wn}, .neighbours = a2t_->neighbours.get()},
+        .lookup = {&tok_},
+        .tagger = {a2t_->wn}};
+  }
+
+ private:
+  const model_tokenizer& tok_;
+  at::Tensor embeddings_;
+  std::unique_ptr<a2t_context> a2t_;
+};
+
 // ==== training =================================================================================
-
-/// One optimisation step of an embedding-space method: (model for the batch, embeddings,
-/// perturbation mask, generator, optimizer, schedule) → loss. Built from a regularizer by
-/// make_step; the training loop itself is not a template.
-using step_function = std::function<double(ptp::torch::autograd_model&, const at::Tensor&, const at::Tensor&, generator&,
-                                           ::torch::optim::Optimizer&, ptp::torch::linear_warmup_decay&, const ptp::torch::step_guard&)>;
-
-/// The step of regularizer `reg`: ptp::torch::train_step.
-template <class Reg>
-step_function make_step(Reg reg) {
-  return [reg = std::move(reg)](ptp::torch::autograd_model& f, const at::Tensor& e, const at::Tensor& m, generator& gen,
-                                ::torch::optim::Optimizer& opt, ptp::torch::linear_warmup_decay& sched, const ptp::torch::step_guard& guard) {
-    return ptp::torch::train_step(reg, f, e, m, gen, opt, &sched, guard);
-  };
-}
 
 namespace detail {
 
@@ -832,6 +852,185 @@ inline void replace_text(example& ex, head_kind head, const text_segment& seg, s
 }
 
 }  // namespace detail
+
+/// What every training batch of a run shares: the model and what the step trains, padding
+/// and device, and how an edited example is encoded again.
+struct batch_setup {
+  prompt_model& model;
+  std::vector<at::Tensor> params;  ///< the trainable tensors (autograd_model's parameters)
+  std::int64_t pad = 0, prompt_tokens = 0;
+  at::Device device = at::kCPU;
+  head_kind head = head_kind::classifier;
+  std::function<encoded_example(const example&)> encode;
+};
+
+/// One training batch as a ptp TextModel (regularizer_t::step's model, train_step_text's
+/// `prepare`). It hands the batch to the text stages in the form they take — token sequences
+/// (masking), words aligned to their tokens (A2T), or the encoded rows when there is no text
+/// stage — and embeds what it gets back: rows rebuilt, collated, embedded, with an
+/// autograd_model for them. It counts the tokens or words the stages changed.
+class text_batch {
+ public:
+  /// The batch as encoded (a step without text stages).
+  struct rows {};
+  using embedded = ptp::embedded<ptp::torch::autograd_model&, at::Tensor, at::Tensor>;
+
+  /// `chosen` the encoded examples, `sources` the examples they were encoded from.
+  text_batch(const batch_setup& setup, std::vector<const encoded_example*> chosen, std::vector<const example*> sources)
+      : setup_(setup), chosen_(std::move(chosen)), sources_(std::move(sources)) {}
+
+  /// The batch in form X: rows, std::vector<text::token_sequence> or std::vector<text::aligned_words>.
+  template <class X>
+  [[nodiscard]] X input() {
+    if constexpr (std::is_same_v<X, rows>) return {};
+    else if constexpr (std::is_same_v<X, std::vector<text::token_sequence>>) return tokens();
+    else return words();
+  }
+
+  embedded operator()(const rows&) { return prepare({}); }
+
+  /// Rows with their ids replaced by `x` (one sequence per row, in order).
+  embedded operator()(const std::vector<text::token_sequence>& x) {
+    std::vector<encoded_example> own;
+    double changed = 0;
+    std::size_t i = 0;
+    for (const auto* ex : chosen_)
+      for (const auto& r : ex->rows) {
+        const auto& ids = x.at(i++).ids;
+        if (ids.size() != r.ids.size()) throw std::logic_error("text_batch: a token stage changed a row's length");
+        for (std::size_t t = 0; t < ids.size(); ++t) changed += ids[t] != r.ids[t];
+      }
+    if (changed > 0) {
+      i = 0;
+      for (const auto* ex : chosen_) {
+        own.push_back(*ex);
+        for (auto& r : own.back().rows) r.ids = x[i++].ids;
+      }
+    }
+    edits_ += changed;
+    return prepare(std::move(own));
+  }
+
+  /// Examples with their edited texts put back and encoded again (`x` in words()' order).
+  embedded operator()(const std::vector<text::aligned_words>& x) {
+    if (x.size() != origin_.size()) throw std::logic_error("text_batch: words() and the stages' output differ in length");
+    std::vector<encoded_example> own;
+    bool any = false;
+    for (const auto& w : x) any = any || w.edits > 0;
+    for (std::size_t k = 0; any && k < chosen_.size(); ++k) {
+      example ex = *sources_[k];
+      bool edited = false;
+      for (std::size_t j = 0; j < x.size(); ++j)
+        if (origin_[j].first == k && x[j].edits > 0) {
+          edits_ += static_cast<double>(x[j].edits);
+          detail::replace_text(ex, setup_.head, *origin_[j].second, x[j].text.join());
+          edited = true;
+        }
+      own.push_back(edited ? setup_.encode(ex) : *chosen_[k]);
+    }
+    return prepare(std::move(own));
+  }
+
+  /// Tokens or words the text stages changed in this batch.
+  [[nodiscard]] double edits() const { return edits_; }
+  [[nodiscard]] std::size_t size() const { return chosen_.size(); }
+
+ private:
+  // every row's ids, special tokens and prompt slots locked
+  [[nodiscard]] std::vector<text::token_sequence> tokens() const {
+    std::vector<text::token_sequence> out;
+    for (const auto* ex : chosen_)
+      for (const auto& r : ex->rows) out.push_back({.ids = r.ids, .special = std::vector<bool>(r.locked.begin(), r.locked.end())});
+    return out;
+  }
+
+  // every text segment's words with their token positions, in row b of the batch
+  [[nodiscard]] std::vector<text::aligned_words> words() {
+    std::vector<text::aligned_words> out;
+    origin_.clear();
+    std::size_t row = 0;
+    for (std::size_t k = 0; k < chosen_.size(); ++k)
+      for (const auto& r : chosen_[k]->rows) {
+        for (const auto& seg : r.segments) {
+          out.push_back(text::align_words(seg.text, seg.offsets, seg.positions, row));
+          origin_.emplace_back(k, &seg);
+        }
+        ++row;
+      }
+    return out;
+  }
+
+  struct prepared {
+    std::vector<encoded_example> own;
+    batch b;
+    std::optional<ptp::torch::autograd_model> f;
+  };
+
+  // collated (own, else the chosen examples), embedded, and its model; kept for the step
+  embedded prepare(std::vector<encoded_example> own) {
+    auto& p = prepared_.emplace_back();
+    p.own = std::move(own);
+    std::vector<const encoded_example*> v = chosen_;
+    if (!p.own.empty())
+      for (std::size_t k = 0; k < v.size(); ++k) v[k] = &p.own[k];
+    auto& model = setup_.model;
+    p.b = collate(v, setup_.pad, setup_.prompt_tokens, setup_.device);
+    const auto e = model.embed(p.b);
+    p.f.emplace([&model, &b = p.b](const at::Tensor& x, const at::Tensor& m) { return model.forward(b, x, m); }, setup_.params,
+                p.b.attention, p.b.labels, ptp::torch::autograd_model_options{.modules = model.modules()});
+    return {*p.f, e, p.b.perturb};
+  }
+
+  const batch_setup& setup_;
+  std::vector<const encoded_example*> chosen_;
+  std::vector<const example*> sources_;
+  std::vector<std::pair<std::size_t, const text_segment*>> origin_;  ///< words(): example and segment of each text
+  std::deque<prepared> prepared_;
+  double edits_ = 0;
+};
+
+namespace detail {
+
+template <class S>
+concept word_stage = requires(const S& s, std::vector<text::aligned_words> x, const at::Tensor& g, generator& gen) {
+  s(std::move(x), g, gen, mode::train);
+} || requires(const S& s, std::vector<text::aligned_words> x, generator& gen) { s(std::move(x), gen, mode::train); };
+template <class S>
+concept token_stage = requires(const S& s, std::vector<text::token_sequence> x, generator& gen) { s(std::move(x), gen, mode::train); };
+
+// The form of the batch a regularizer's text stages take (their tuple: Reg::text_stages()).
+template <class Stages>
+struct text_input {
+  using type = text_batch::rows;
+};
+template <class S, class... R>
+struct text_input<std::tuple<S, R...>> {
+  using type = std::conditional_t<word_stage<S>, std::vector<text::aligned_words>,
+                                  std::conditional_t<token_stage<S>, std::vector<text::token_sequence>, void>>;
+};
+
+}  // namespace detail
+
+/// One optimisation step, the same for every method: (batch, generator, optimizer, schedule,
+/// guard) → loss. Built from a regularizer by make_step; the training loop is not a template.
+using step_function = std::function<double(text_batch&, generator&, ::torch::optim::Optimizer&, ptp::torch::linear_warmup_decay&,
+                                           const ptp::torch::step_guard&)>;
+
+/// The step of regularizer `reg`: ptp::torch::train_step_text on the batch in the form its
+/// text stages take (without text stages that is ptp::torch::train_step's step exactly).
+template <class Reg>
+step_function make_step(Reg reg) {
+  using X = typename detail::text_input<std::remove_cvref_t<decltype(reg.text_stages())>>::type;
+  static_assert(!std::is_void_v<X>, "make_step: the first text stage takes neither a batch of token sequences nor of aligned words");
+  return [reg = std::move(reg)](text_batch& b, generator& gen, ::torch::optim::Optimizer& opt, ptp::torch::linear_warmup_decay& sched,
+                                const ptp::torch::step_guard& guard) {
+    return ptp::torch::train_step_text(reg, b.input<X>(), b, gen, opt, &sched, guard);
+  };
+}
+
+/// Builds a run's step once its model exists (text stages take the run's tokenizer and
+/// embeddings: text_resources).
+using step_factory = std::function<step_function(text_resources&)>;
 
 
 /// The trained run, handed to run_with_step's `on_trained` hook after the best epoch is
@@ -886,9 +1085,8 @@ struct run_model {
   }
 };
 
-/// Trains and evaluates one run with an embedding-space step (`step`) and optionally a
-/// text-space method. See the file comment.
-inline run_result run_with_step(const run_config& cfg, const run_data& data, const step_function& step, text_method tm,
+/// Trains and evaluates one run with the step `make` builds. See the file comment.
+inline run_result run_with_step(const run_config& cfg, const run_data& data, const step_factory& make,
                                 const trained_hook& on_trained = {}) {
   const auto t0 = std::chrono::steady_clock::now();
   if (data.train.empty() || data.select.empty() || data.report.empty())
@@ -932,13 +1130,10 @@ inline run_result run_with_step(const run_config& cfg, const run_data& data, con
 
   generator gen{.seed = cfg.seed};
   generator order{.seed = cfg.seed, .stream = 0x4F52444552ull};  // "ORDER": data order
-  std::unique_ptr<a2t_context> a2t_ctx;
-  if (tm == text_method::a2t) a2t_ctx = std::make_unique<a2t_context>(model.backbone()->word_embeddings->weight, tok, cfg.m.a2t_min_cosine);
-
-  auto make_model = [&](const batch& b) {
-    return ptp::torch::autograd_model([&model, &b](const at::Tensor& e, const at::Tensor& m) { return model.forward(b, e, m); },
-                                      params, b.attention, b.labels, {.modules = model.modules()});
-  };
+  text_resources resources(tok, model.backbone()->word_embeddings->weight);
+  const step_function step = make(resources);
+  const batch_setup setup{.model = model, .params = params, .pad = tok.pad(), .prompt_tokens = prompt_tokens, .device = device,
+                          .head = cfg.head, .encode = [&enc](const example& ex) { return enc(ex); }};
   auto pick = [](const std::vector<encoded_example>& all, std::span<const std::size_t> idx) {
     std::vector<const encoded_example*> v;
     for (auto i : idx) v.push_back(&all[i]);
@@ -1019,76 +1214,13 @@ inline run_result run_with_step(const run_config& cfg, const run_data& data, con
       if (!bar) open_bar(epoch);
       const auto first = static_cast<std::size_t>(s * cfg.batch_size);
       const auto last = std::min(idx.size(), first + static_cast<std::size_t>(cfg.batch_size));
-      const auto chosen = pick(train, std::span<const std::size_t>(idx).subspan(first, last - first));
-      const auto b = collate(chosen, tok.pad(), prompt_tokens, device);
-      const auto e = model.embed(b);
-      double loss = 0;
-      if (tm == text_method::none) {
-        auto f = make_model(b);
-        loss = step(f, e, b.perturb, gen, opt, sched, guard);
-      } else {
-        // PTP in text space: L = L(x) + λ·L(x̃), x̃ the masked (PTP-RN) or A2T-attacked (PTP-ADV) text
-        opt.zero_grad();
-        auto f = make_model(b);
-        at::Tensor g;
-        const double clean = f.evaluate_with_gradient(e, tm == text_method::a2t ? &g : nullptr, 1.0);
-        std::vector<encoded_example> perturbed;
-        perturbed.reserve(chosen.size());
-        if (tm == text_method::mask) {
-          const text::random_mask masker{.rate = cfg.m.mask_rate, .mask_id = tok.mask()};
-          for (const auto* ex : chosen) {
-            encoded_example p = *ex;
-            for (auto& r : p.rows) {
-              text::token_sequence seq{.ids = r.ids, .special = std::vector<bool>(r.locked.begin(), r.locked.end())};
-              const auto out = masker(seq, gen, mode::train);
-              for (std::size_t t = 0; t < out.ids.size(); ++t) edits += out.ids[t] != r.ids[t];
-              r.ids = out.ids;
-            }
-            edited_examples += 1;
-            perturbed.push_back(std::move(p));
-          }
-        } else {
-          const auto gc = g.to(at::kCPU, at::kFloat).contiguous();
-          const auto L = static_cast<std::size_t>(gc.size(1)), D = static_cast<std::size_t>(gc.size(2));
-          const text::a2t attack{.max_rate = cfg.m.a2t_rate, .min_embedding_cosine = cfg.m.a2t_min_cosine,
-                                 .max_candidates = cfg.m.a2t_candidates};
-          const merged_candidates source{.wordnet = {.db = a2t_ctx->wn}, .neighbours = a2t_ctx->neighbours.get()};
-          const text::wordnet_pos_tagger tagger{a2t_ctx->wn};
-          auto lookup = [&](std::string_view w) {
-            const auto e2 = tok.piece(w, true);
-            return std::vector<std::int64_t>(e2.ids.begin(), e2.ids.end());
-          };
-          std::size_t row = 0;
-          for (std::size_t k = 0; k < chosen.size(); ++k) {
-            example ex = data.train[static_cast<std::size_t>(&*chosen[k] - train.data())];
-            for (const auto& r : chosen[k]->rows) {
-              const std::span<const float> grads(gc.data_ptr<float>() + row * L * D, L * D);
-              for (const auto& seg : r.segments) {
-                const auto aligned = text::align_words(seg.text, seg.offsets, seg.positions);
-                const auto out = attack(aligned.text, grads, std::span<const std::vector<std::size_t>>(aligned.alignment),
-                                        a2t_ctx->view(), source, lookup, tagger, mode::train);
-                if (!out.edits.empty()) {
-                  edits += static_cast<double>(out.edits.size());
-                  detail::replace_text(ex, cfg.head, seg, out.perturbed.join());
-                }
-              }
-              ++row;
-            }
-            edited_examples += 1;
-            perturbed.push_back(enc(ex));
-          }
-        }
-        std::vector<const encoded_example*> pv;
-        for (const auto& p : perturbed) pv.push_back(&p);
-        const auto bp = collate(pv, tok.pad(), prompt_tokens, device);
-        auto fp = make_model(bp);
-        const double pert = fp.evaluate_with_gradient(model.embed(bp), nullptr, cfg.m.weight);
-        require_finite(clean + pert, "text-space step");
-        if (cfg.max_grad_norm > 0) ptp::torch::clip_gradients(opt, cfg.max_grad_norm);
-        opt.step();
-        sched.step();
-        loss = clean + cfg.m.weight * pert;
-      }
+      const auto chosen = std::span<const std::size_t>(idx).subspan(first, last - first);
+      std::vector<const example*> sources;
+      for (auto i : chosen) sources.push_back(&data.train[i]);
+      text_batch b(setup, pick(train, chosen), std::move(sources));
+      const double loss = step(b, gen, opt, sched, guard);
+      edits += b.edits();
+      edited_examples += static_cast<double>(b.size());
       loss_sum += loss;
       ++loss_n;
       ++step_no;
@@ -1122,7 +1254,7 @@ inline run_result run_with_step(const run_config& cfg, const run_data& data, con
 /// ptp::config::experiment) — the compile-time configured experiments' entry point.
 template <class Reg>
 run_result run(const run_config& cfg, const run_data& data, Reg reg) {
-  return run_with_step(cfg, data, make_step(std::move(reg)), text_method::none);
+  return run_with_step(cfg, data, [reg = std::move(reg)](text_resources&) { return make_step(reg); });
 }
 
 }  // namespace ptp::repro

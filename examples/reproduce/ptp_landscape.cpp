@@ -24,7 +24,6 @@
 #include <ptp/landscape.hpp>
 
 #include "landscape_space.hpp"
-#include "methods.hpp"
 #include "sweep_driver.hpp"
 #include "demo_task.hpp"
 

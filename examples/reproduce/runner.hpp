@@ -10,7 +10,7 @@
 //
 //   ptp::repro::run_config cfg;  cfg.method = "ptp-adv";  cfg.seed = 3;
 //   ptp::repro::run_data data{.info = info(task::rte), .train = …, .select = …, .report = …};
-//   auto result = ptp::repro::run(cfg, data);           // method chosen by name (methods.hpp)
+//   auto result = ptp::repro::run(cfg, data);           // method chosen by name (method_table.hpp)
 //   auto result = ptp::repro::run(cfg, data, reg);      // any ptp::regularizer (config.hpp)
 //
 // Determinism: at a fixed seed and thread count every run is bit-identical — torch's RNG
@@ -59,6 +59,7 @@
 #include <vector>
 
 #include "cloze_head.hpp"
+#include "method_table.hpp"
 #include "tasks.hpp"
 
 namespace ptp::repro {
@@ -66,23 +67,6 @@ namespace ptp::repro {
 namespace fs = std::filesystem;
 
 // ==== configuration ==========================================================================
-
-/// Hyper-parameters of the perturbation methods (PAPER.md §3–4). Defaults are **our choice**
-/// for these reproductions unless the paper's sources fix them; every one is a CLI flag.
-struct method_options {
-  double weight = 1.0;         ///< λ of clean + λ·perturbed (and of the KL terms)
-  double sigma = 0.05;         ///< PTP-RN: Gaussian σ relative to each example's embedding RMS
-  int pgd_steps = 2;           ///< PTP-ADV: PGD steps K
-  double pgd_step_size = 0.05; ///< PTP-ADV: α (L2, per example)
-  double pgd_epsilon = 0.3;    ///< PTP-ADV: ε (L2 ball per example; 0 = unbounded)
-  double mask_rate = 0.1;      ///< PTP-RN text: token masking rate
-  double a2t_rate = 0.1;       ///< PTP-ADV text: A2T's max modification rate
-  double a2t_min_cosine = 0.8; ///< PTP-ADV text: candidate-embedding cosine threshold
-  std::size_t a2t_candidates = 20;  ///< PTP-ADV text: candidates per word and source
-  int freelb_steps = 2;        ///< FreeLB K
-  double freelb_step_size = 0.1, freelb_epsilon = 0.0, freelb_init = 0.2;
-  double neftune_alpha = 5.0;  ///< NEFTune α
-};
 
 /// Everything one run needs besides its data.
 struct run_config {
@@ -115,7 +99,7 @@ struct run_config {
   double head_lr = -1;              ///< the head's own rate (classifier, or our cloze transform); < 0: lr
   std::int64_t warmup_steps = -1;   ///< warm-up in steps (PT-Fewshot's --warmup_steps); < 0: warmup_ratio × total
   // method
-  std::string method = "vanilla";
+  std::string method = "vanilla";   ///< a name of method_table()
   method_options m{};
   // data
   std::size_t max_train = 0, max_eval = 0;  ///< caps on the splits (0: none), set by --max-train / --max-eval
@@ -155,13 +139,7 @@ struct run_config {
     if (head == head_kind::cloze && cloze_head != "auto") j["cloze_head"] = cloze_head;
     if (max_train) j["max_train"] = max_train;  // capped data is other data: a re-run with other caps is another run
     if (max_eval) j["max_eval"] = max_eval;
-    if (method != "vanilla") j["weight"] = m.weight;
-    if (method == "ptp-rn") j["sigma"] = m.sigma;
-    if (method == "ptp-adv") j["pgd"] = {m.pgd_steps, m.pgd_step_size, m.pgd_epsilon};
-    if (method == "ptp-rn-text") j["mask_rate"] = m.mask_rate;
-    if (method == "ptp-adv-text") j["a2t"] = {m.a2t_rate, m.a2t_min_cosine, m.a2t_candidates};
-    if (method == "freelb") j["freelb"] = {m.freelb_steps, m.freelb_step_size, m.freelb_epsilon, m.freelb_init};
-    if (method == "neftune") j["neftune_alpha"] = m.neftune_alpha;
+    for (const auto& [key, value] : method_identity(method, m).items()) j[key] = value;  // the method's own (method_table.hpp)
     return j;
   }
 };
@@ -805,7 +783,7 @@ struct word_pieces {
   }
 };
 
-/// What the methods' text stages need from the run (methods.hpp): the tokenizer's mask id
+/// What the methods' text stages need from the run (method_table.hpp's `run`): the tokenizer's mask id
 /// (PTP-RN-text) and A2T as a ptp text stage over the run's WordNet synonyms and embedding
 /// neighbours (PTP-ADV-text). A2T's context is built on first use, from the word embeddings
 /// as the run starts; the stages it returns refer to it, so they must not outlive this.
@@ -1256,5 +1234,17 @@ template <class Reg>
 run_result run(const run_config& cfg, const run_data& data, Reg reg) {
   return run_with_step(cfg, data, [reg = std::move(reg)](text_resources&) { return make_step(reg); });
 }
+
+/// The step of method `name` (method_table.hpp) for this run.
+inline step_function method_step(std::string_view name, const method_options& m, text_resources& run) {
+  return with_method(name, [&](const auto& method) { return make_step(method.make(m, run)); });
+}
+
+/// One run of the method cfg.method.
+inline run_result run_method(const run_config& cfg, const run_data& data, const trained_hook& on_trained = {}) {
+  return run_with_step(cfg, data, [&](text_resources& r) { return method_step(cfg.method, cfg.m, r); }, on_trained);
+}
+
+inline run_result run(const run_config& cfg, const run_data& data) { return run_method(cfg, data); }
 
 }  // namespace ptp::repro

@@ -90,7 +90,7 @@ struct identity_field {
 };
 
 /// One method: `make(options, run)` builds its regularizer; `run` is what the runner offers a
-/// stage that needs the run (runner.hpp's text_resources: mask_id(), a2t(attack)).
+/// stage that needs the run (text_methods.hpp's text_resources: mask_id(), a2t(attack)).
 template <class Make>
 struct method {
   const char* name;

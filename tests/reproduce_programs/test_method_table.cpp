@@ -5,15 +5,16 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <set>
 #include <string>
 #include <tuple>
+#include <type_traits>
 #include <vector>
 
-#include "runner.hpp"
-
-// after the LibTorch headers: c10 defines a CHECK macro of its own, and Catch's must win
 #include "catch.hpp"
+#include "method_table.hpp"
+#include "run_config.hpp"
 
 namespace {
 

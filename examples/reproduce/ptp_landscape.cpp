@@ -18,13 +18,14 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <sstream>
 #include <string>
+#include <utility>
 
 #include <ptp/landscape.hpp>
 
 #include "landscape_space.hpp"
-#include "methods.hpp"
 #include "sweep_driver.hpp"
 #include "demo_task.hpp"
 
@@ -102,23 +103,18 @@ std::string json_of(const std::string& task, const std::string& method, const la
   return j.dump(1) + "\n";
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  CLI::App app{"ptp landscape: loss surface around a trained prompt, per method (demo, SuperGLUE or FewGLUE task data)"};
-  common_cli cli;
-  demo_options demo;
-  landscape_cli lc;
+// Where the task data comes from (--data and its files).
+struct data_flags {
   std::string family = "demo", data_dir, train_file, split_file, eval_file;
-  cli.add(app);
-  add_demo_options(app, demo);
-  app.add_option("--data", family, "demo (the demo's WordNet task, --demo-task) | superglue | fewglue: the task data and the model defaults")
+};
+
+void add_flags(CLI::App& app, data_flags& df, landscape_cli& lc) {
+  app.add_option("--data", df.family, "demo (the demo's WordNet task, --demo-task) | superglue | fewglue: the task data and the model defaults")
       ->capture_default_str();
-  app.add_option("--data-dir", data_dir, "superglue: folder of <Task>/train.jsonl; fewglue: of <Task>/{train,dev32}.jsonl");
-  app.add_option("--train-file", train_file, "superglue: training jsonl");
-  app.add_option("--split-file", split_file, "superglue: selection jsonl (default: 10% of train, seed 42)");
-  app.add_option("--eval-file", eval_file, "jsonl of the task to evaluate the surface on (default: the selection split)");
-  app.add_flag("--progress", cli.base.show_progress, "per-epoch progress on stderr");
+  app.add_option("--data-dir", df.data_dir, "superglue: folder of <Task>/train.jsonl; fewglue: of <Task>/{train,dev32}.jsonl");
+  app.add_option("--train-file", df.train_file, "superglue: training jsonl");
+  app.add_option("--split-file", df.split_file, "superglue: selection jsonl (default: 10% of train, seed 42)");
+  app.add_option("--eval-file", df.eval_file, "jsonl of the task to evaluate the surface on (default: the selection split)");
   app.add_option("--space", lc.space, "embeddings (input word embeddings) | prompt (deep prefix parameters)")->capture_default_str();
   app.add_option("--points", lc.opt.points, "grid points per axis")->capture_default_str();
   app.add_option("--radius", lc.opt.radius, "grid half-width (filter-normalised units)")->capture_default_str();
@@ -130,14 +126,100 @@ int main(int argc, char** argv) {
   app.add_option("--checkpoint", lc.checkpoint,
                  "a checkpoint file (*.pt, one method), or a dir: <dir>/<task>-<method>-seed<seed>.pt is loaded when present "
                  "(no training), else written after training");
+}
+
+// The task's data as the family's program builds it, and the task's name.
+std::pair<run_data, std::string> load_data(const data_flags& df, const demo_options& demo, const common_cli& cli) {
+  run_data data;
+  std::string task_name;
+  auto tpl = ptp::data::ptuning_v2::template_id::bert;
+  if (df.family == "demo") {
+    auto d = build_demo(demo, cli);
+    data = std::move(d.data);
+    task_name = d.task_name;
+  } else {
+    const auto tasks = split_list(cli.tasks);
+    if (tasks.size() != 1) throw std::invalid_argument("--task: give exactly one task");
+    task_name = tasks.front();
+    tpl = template_for(cli.base.model_dir);
+    if (df.family == "superglue")
+      data = superglue_data(task_name, {.data_dir = df.data_dir, .train_file = df.train_file, .split_file = df.split_file,
+                                        .max_train = cli.max_train, .max_eval = cli.max_eval}, tpl);
+    else
+      data = fewglue_data(task_name, {.data_dir = df.data_dir, .mirror_copa = cli.base.head == head_kind::cloze,
+                                      .max_train = cli.max_train, .max_eval = cli.max_eval}, tpl);
+  }
+  if (!df.eval_file.empty()) {
+    if (!data.info.task) throw std::invalid_argument("--eval-file: the demo's task is built from WordNet, not read from jsonl");
+    data.select = load_examples(*data.info.task, df.eval_file, tpl);
+    data.select_name = df.eval_file;
+  }
+  return {std::move(data), task_name};
+}
+
+// One method's surface: its prompt loaded from `ck` when there is one, else trained (and saved
+// to `ck` when named); writes its CSV and JSON; returns its line of the TSV.
+std::string surface_of(const run_config& cfg, const run_data& data, const std::string& task_name, const fs::path& ck,
+                       const landscape_cli& lc) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::string& method = cfg.method;
+  ptp::landscape::surface s;
+  std::optional<run_result> res;
+  if (!ck.empty() && fs::exists(ck)) {
+    run_model rm(cfg, data);  // assembled as the run that saved it was
+    rm.model.load(ck);
+    trained_run tr = rm.trained();
+    s = analyse(tr, data, lc);
+    std::printf("%s: loaded %s\n", method.c_str(), ck.string().c_str());
+  } else {
+    res = run_method(cfg, data, [&](trained_run& tr) {
+      if (!ck.empty()) tr.model.save(ck);
+      s = analyse(tr, data, lc);
+    });
+    std::printf("%s: trained %d epochs (best %d), %s accuracy %.4f\n", method.c_str(), cfg.epochs, res->best_epoch,
+                data.report_name.c_str(), res->report.count("accuracy") ? res->report.at("accuracy") : 0.0);
+  }
+  const fs::path base = fs::path(lc.out_dir) / ("landscape-" + lc.space + "-" + method);
+  std::ostringstream csv;
+  csv << "a,b,loss\n";
+  csv.precision(9);
+  const std::size_t n = s.axis.size();
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < n; ++j) csv << s.axis[i] << ',' << s.axis[j] << ',' << s.at(i, j) << '\n';
+  ptp::sweep::write_file_atomically(base.string() + ".csv", csv.str());
+  ptp::sweep::write_file_atomically(base.string() + ".json", json_of(task_name, method, lc, data, s, res ? &*res : nullptr, cfg.seed));
+  std::ostringstream tsv;
+  tsv << method << '\t' << s.center_loss << '\t' << s.max_increase << '\t' << s.mean_increase << '\t'
+      << (res && res->report.count("accuracy") ? std::to_string(res->report.at("accuracy")) : std::string("-")) << '\t'
+      << base.string() << ".csv\n";
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("%s (%s space): L(x0) %.4f, max increase within r=%.2g %.4f, mean increase %.4f, cos(d1,d2) %.1e  [%.1f s]\n",
+              method.c_str(), lc.space.c_str(), s.center_loss, lc.opt.sharpness_radius, s.max_increase, s.mean_increase,
+              s.direction_cosine, wall);
+  std::fflush(stdout);
+  return tsv.str();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"ptp landscape: loss surface around a trained prompt, per method (demo, SuperGLUE or FewGLUE task data)"};
+  common_cli cli;
+  demo_options demo;
+  landscape_cli lc;
+  data_flags df;
+  cli.add(app);
+  add_demo_options(app, demo);
+  app.add_flag("--progress", cli.base.show_progress, "per-epoch progress on stderr");
+  add_flags(app, df, lc);
   CLI11_PARSE(app, argc, argv);
   // the family's program defaults, then the command line again so explicit flags win
-  if (family == "superglue") superglue_defaults(cli);
-  else if (family == "fewglue") fewglue_defaults(cli);
-  else if (family == "demo") {
+  if (df.family == "superglue") superglue_defaults(cli);
+  else if (df.family == "fewglue") fewglue_defaults(cli);
+  else if (df.family == "demo") {
     demo_defaults(cli);
   } else {
-    std::fprintf(stderr, "ptp_landscape: --data must be demo, superglue or fewglue, not '%s'\n", family.c_str());
+    std::fprintf(stderr, "ptp_landscape: --data must be demo, superglue or fewglue, not '%s'\n", df.family.c_str());
     return 1;
   }
   cli.methods = "vanilla,ptp-rn";
@@ -156,77 +238,19 @@ int main(int argc, char** argv) {
       throw std::invalid_argument("--checkpoint " + lc.checkpoint + " is one run's file: give its one --method");
     if (checkpoint_file && !fs::exists(lc.checkpoint)) throw std::invalid_argument("--checkpoint: no file " + lc.checkpoint);
     if (!lc.checkpoint.empty() && !checkpoint_file) fs::create_directories(lc.checkpoint);
-
-    run_data data;
-    std::string task_name;
-    auto tpl = ptp::data::ptuning_v2::template_id::bert;
-    if (family == "demo") {
-      auto d = build_demo(demo, cli);
-      data = std::move(d.data);
-      task_name = d.task_name;
-    } else {
-      const auto tasks = split_list(cli.tasks);
-      if (tasks.size() != 1) throw std::invalid_argument("--task: give exactly one task");
-      task_name = tasks.front();
-      tpl = template_for(cfg.model_dir);
-      if (family == "superglue")
-        data = superglue_data(task_name, {.data_dir = data_dir, .train_file = train_file, .split_file = split_file,
-                                          .max_train = cli.max_train, .max_eval = cli.max_eval}, tpl);
-      else
-        data = fewglue_data(task_name, {.data_dir = data_dir, .mirror_copa = cfg.head == head_kind::cloze,
-                                        .max_train = cli.max_train, .max_eval = cli.max_eval}, tpl);
-    }
-    if (!eval_file.empty()) {
-      if (!data.info.task) throw std::invalid_argument("--eval-file: the demo's task is built from WordNet, not read from jsonl");
-      data.select = load_examples(*data.info.task, eval_file, tpl);
-      data.select_name = eval_file;
-    }
+    const auto [data, task_name] = load_data(df, demo, cli);
     std::printf("%s: surface on %zu examples of %s\n", task_name.c_str(), std::min(lc.examples, data.select.size()),
                 data.select_name.c_str());
-    std::ostringstream tsv;
-    tsv << "method\tcenter_loss\tmax_increase\tmean_increase\treport_accuracy\tcsv\n";
+    std::string tsv = "method\tcenter_loss\tmax_increase\tmean_increase\treport_accuracy\tcsv\n";
     for (const auto& method : methods) {
       cfg.method = method;
-      const auto t0 = std::chrono::steady_clock::now();
       const fs::path ck = lc.checkpoint.empty() ? fs::path()
                           : checkpoint_file   ? fs::path(lc.checkpoint)
                                               : checkpoint_path(lc.checkpoint, task_name, method, cfg.seed);
-      ptp::landscape::surface s;
-      std::optional<run_result> res;
-      if (!ck.empty() && fs::exists(ck)) {
-        run_model rm(cfg, data);  // assembled as the run that saved it was
-        rm.model.load(ck);
-        trained_run tr = rm.trained();
-        s = analyse(tr, data, lc);
-        std::printf("%s: loaded %s\n", method.c_str(), ck.string().c_str());
-      } else {
-        res = run_method(cfg, data, [&](trained_run& tr) {
-          if (!ck.empty()) tr.model.save(ck);
-          s = analyse(tr, data, lc);
-        });
-        std::printf("%s: trained %d epochs (best %d), %s accuracy %.4f\n", method.c_str(), cfg.epochs, res->best_epoch,
-                    data.report_name.c_str(), res->report.count("accuracy") ? res->report.at("accuracy") : 0.0);
-      }
-      const fs::path base = fs::path(lc.out_dir) / ("landscape-" + lc.space + "-" + method);
-      std::ostringstream csv;
-      csv << "a,b,loss\n";
-      csv.precision(9);
-      const std::size_t n = s.axis.size();
-      for (std::size_t i = 0; i < n; ++i)
-        for (std::size_t j = 0; j < n; ++j) csv << s.axis[i] << ',' << s.axis[j] << ',' << s.at(i, j) << '\n';
-      ptp::sweep::write_file_atomically(base.string() + ".csv", csv.str());
-      ptp::sweep::write_file_atomically(base.string() + ".json", json_of(task_name, method, lc, data, s, res ? &*res : nullptr, cfg.seed));
-      tsv << method << '\t' << s.center_loss << '\t' << s.max_increase << '\t' << s.mean_increase << '\t'
-          << (res && res->report.count("accuracy") ? std::to_string(res->report.at("accuracy")) : std::string("-")) << '\t'
-          << base.string() << ".csv\n";
-      const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      std::printf("%s (%s space): L(x0) %.4f, max increase within r=%.2g %.4f, mean increase %.4f, cos(d1,d2) %.1e  [%.1f s]\n",
-                  method.c_str(), lc.space.c_str(), s.center_loss, lc.opt.sharpness_radius, s.max_increase, s.mean_increase,
-                  s.direction_cosine, wall);
-      std::fflush(stdout);
+      tsv += surface_of(cfg, data, task_name, ck, lc);
     }
     const fs::path table = fs::path(lc.out_dir) / ("landscape-" + lc.space + ".tsv");
-    ptp::sweep::write_file_atomically(table, tsv.str());
+    ptp::sweep::write_file_atomically(table, tsv);
     std::printf("surfaces: %s\n", table.string().c_str());  // `./ptp landscape` plots what this table lists
   } catch (const std::exception& e) {
     std::fprintf(stderr, "ptp_landscape: %s\n", e.what());

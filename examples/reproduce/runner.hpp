@@ -3,13 +3,16 @@
 //
 // A run = pretrained encoder (frozen, or tuned at its own learning rate) + prompt (P-tuning v2
 // deep prefix, P-tuning encoder, or shallow soft prompt) + head (classifier, or cloze over the
-// masked-LM output) + one regularizer method, trained with ptp::torch::train_step, evaluated on
-// the selection split after every epoch; the best epoch's prompt and head are restored and
-// evaluated once on the report split.
+// masked-LM output) + one regularizer method (text stages, embedding stage, objective), trained
+// with ptp::torch::train_step_text on each batch (text_batch), evaluated on the selection split
+// after every epoch; the best epoch's prompt and head are restored and evaluated once on the
+// report split. This header assembles a run from its parts: run_config.hpp (what a run is
+// given), inputs.hpp, prompt_model.hpp, step.hpp (the one step of every method),
+// text_methods.hpp, trainer.hpp, evaluation.hpp; the checkpoint's tokenizer is here.
 //
 //   ptp::repro::run_config cfg;  cfg.method = "ptp-adv";  cfg.seed = 3;
 //   ptp::repro::run_data data{.info = info(task::rte), .train = …, .select = …, .report = …};
-//   auto result = ptp::repro::run(cfg, data);           // method chosen by name (methods.hpp)
+//   auto result = ptp::repro::run(cfg, data);           // method chosen by name (method_table.hpp)
 //   auto result = ptp::repro::run(cfg, data, reg);      // any ptp::regularizer (config.hpp)
 //
 // Determinism: at a fixed seed and thread count every run is bit-identical — torch's RNG
@@ -21,166 +24,38 @@
 
 #include <ptp/adapters/torch.hpp>
 #include <ptp/adapters/torch/encoders.hpp>
-#include <ptp/data/split.hpp>
-#include <ptp/progress.hpp>
 #include <ptp/ptp.hpp>
-#include <ptp/text/a2t.hpp>
-#include <ptp/text/candidates.hpp>
-#include <ptp/text/masking.hpp>
 #include <ptp/text/tokenizers/load.hpp>
-#include <ptp/text/wordnet.hpp>
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
-#include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <cstdint>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <map>
-#include <memory>
-#include <numeric>
 #include <optional>
 #include <set>
-#include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
 
 #include "cloze_head.hpp"
+#include "evaluation.hpp"
+#include "inputs.hpp"
+#include "method_table.hpp"
+#include "prompt_model.hpp"
+#include "run_config.hpp"
+#include "step.hpp"
 #include "tasks.hpp"
+#include "text_methods.hpp"
+#include "trainer.hpp"
 
 namespace ptp::repro {
-
-namespace fs = std::filesystem;
-
-// ==== configuration ==========================================================================
-
-/// Hyper-parameters of the perturbation methods (PAPER.md §3–4). Defaults are **our choice**
-/// for these reproductions unless the paper's sources fix them; every one is a CLI flag.
-struct method_options {
-  double weight = 1.0;         ///< λ of clean + λ·perturbed (and of the KL terms)
-  double sigma = 0.05;         ///< PTP-RN: Gaussian σ relative to each example's embedding RMS
-  int pgd_steps = 2;           ///< PTP-ADV: PGD steps K
-  double pgd_step_size = 0.05; ///< PTP-ADV: α (L2, per example)
-  double pgd_epsilon = 0.3;    ///< PTP-ADV: ε (L2 ball per example; 0 = unbounded)
-  double mask_rate = 0.1;      ///< PTP-RN text: token masking rate
-  double a2t_rate = 0.1;       ///< PTP-ADV text: A2T's max modification rate
-  double a2t_min_cosine = 0.8; ///< PTP-ADV text: candidate-embedding cosine threshold
-  std::size_t a2t_candidates = 20;  ///< PTP-ADV text: candidates per word and source
-  int freelb_steps = 2;        ///< FreeLB K
-  double freelb_step_size = 0.1, freelb_epsilon = 0.0, freelb_init = 0.2;
-  double neftune_alpha = 5.0;  ///< NEFTune α
-};
-
-/// Everything one run needs besides its data.
-struct run_config {
-  // model
-  fs::path model_dir;               ///< HF checkpoint dir (config.json, model.safetensors, tokenizer)
-  std::string prompt = "prefix";    ///< prefix | ptuning | soft | none
-  head_kind head = head_kind::classifier;
-  std::int64_t prefix_length = 16;  ///< deep-prefix / prompt tokens
-  std::int64_t pattern_id = 0;      ///< P-tuning: [P] tokens per slot as PT-Fewshot's pattern_id; 0: prefix_length; -1: its run scripts' (1, WSC 2)
-  bool prefix_projection = false;   ///< P-tuning v2's reparameterisation (Embedding → MLP)
-  std::int64_t prefix_hidden = 512;
-  /// The cloze head: "auto" (the checkpoint's masked-LM head, else our untrained transform),
-  /// "fitted" (the checkpoint's, else the WordNet-fitted head of cloze_head.hpp), or
-  /// "classifier" (a linear classifier on the [MASK] state; the verbalizer unused).
-  std::string cloze_head = "auto";
-  double prompt_dropout = 0.1;      ///< P-tuning v2's dropout on the prefixes
-  bool tune_backbone = false;       ///< P-tuning (v1) tunes the backbone too
-  bool tune_word_embeddings = false;  ///< with tune_backbone: the word embeddings too (PT-Fewshot tunes every parameter)
-  double backbone_lr = 1e-5;
-  double backbone_weight_decay = -1;  ///< backbone's AdamW decay, biases and norms excluded (PET); < 0: weight_decay
-  // optimisation
-  int epochs = 10;                  ///< used when max_steps is 0
-  std::int64_t max_steps = 0;       ///< optimizer steps in all (PT-Fewshot's --pet_max_steps); 0: epochs × batches
-  std::int64_t eval_every = 0;      ///< evaluate the selection split every this many steps (PT-Fewshot: 20); 0: each epoch
-  int patience = 0;                 ///< stop after this many evaluations without a strict improvement (PT-Fewshot: 10); 0: never
-  bool later_wins_ties = false;     ///< selection keeps a later evaluation that ties the best (PT-Fewshot's >=)
-  double max_grad_norm = 0;         ///< clip the global gradient norm (PT-Fewshot: 1.0); 0: no clipping
-  std::int64_t batch_size = 16, eval_batch_size = 64, max_length = 128;
-  double lr = 1e-2, weight_decay = 0.01, warmup_ratio = 0.0;
-  double head_lr = -1;              ///< the head's own rate (classifier, or our cloze transform); < 0: lr
-  std::int64_t warmup_steps = -1;   ///< warm-up in steps (PT-Fewshot's --warmup_steps); < 0: warmup_ratio × total
-  // method
-  std::string method = "vanilla";
-  method_options m{};
-  // data
-  std::size_t max_train = 0, max_eval = 0;  ///< caps on the splits (0: none), set by --max-train / --max-eval
-  // run
-  std::uint64_t seed = 1;
-  int threads = 2;
-  std::string device = "cpu";
-  bool show_progress = true;
-  std::string label;                ///< progress label prefix
-
-  /// The run's identity for the results file: everything that changes the numbers except
-  /// the seed (recorded on its own), the device and the thread count.
-  [[nodiscard]] nlohmann::json identity() const {
-    nlohmann::json j{{"model", model_dir.filename().string()},
-                     {"prompt", prompt},
-                     {"head", head == head_kind::classifier ? "classifier" : "cloze"},
-                     {"prefix_length", prefix_length},
-                     {"prefix_projection", prefix_projection},
-                     {"tune_backbone", tune_backbone},
-                     {"epochs", epochs},
-                     {"batch_size", batch_size},
-                     {"max_length", max_length},
-                     {"lr", lr},
-                     {"weight_decay", weight_decay},
-                     {"warmup_ratio", warmup_ratio}};
-    if (tune_backbone) j["backbone_lr"] = backbone_lr;
-    // fields added later enter only when set, so results files written before them still resume
-    if (tune_word_embeddings) j["tune_word_embeddings"] = true;
-    if (tune_backbone && backbone_weight_decay >= 0) j["backbone_weight_decay"] = backbone_weight_decay;
-    if (max_steps) j["max_steps"] = max_steps;
-    if (eval_every) j["eval_every"] = eval_every;
-    if (patience) j["patience"] = patience;
-    if (later_wins_ties) j["later_wins_ties"] = true;
-    if (max_grad_norm > 0) j["max_grad_norm"] = max_grad_norm;
-    if (warmup_steps >= 0) j["warmup_steps"] = warmup_steps;
-    if (head_lr >= 0) j["head_lr"] = head_lr;
-    if (head == head_kind::cloze && cloze_head != "auto") j["cloze_head"] = cloze_head;
-    if (max_train) j["max_train"] = max_train;  // capped data is other data: a re-run with other caps is another run
-    if (max_eval) j["max_eval"] = max_eval;
-    if (method != "vanilla") j["weight"] = m.weight;
-    if (method == "ptp-rn") j["sigma"] = m.sigma;
-    if (method == "ptp-adv") j["pgd"] = {m.pgd_steps, m.pgd_step_size, m.pgd_epsilon};
-    if (method == "ptp-rn-text") j["mask_rate"] = m.mask_rate;
-    if (method == "ptp-adv-text") j["a2t"] = {m.a2t_rate, m.a2t_min_cosine, m.a2t_candidates};
-    if (method == "freelb") j["freelb"] = {m.freelb_steps, m.freelb_step_size, m.freelb_epsilon, m.freelb_init};
-    if (method == "neftune") j["neftune_alpha"] = m.neftune_alpha;
-    return j;
-  }
-};
-
-/// A run's data: the task and its three splits.
-struct run_data {
-  task_info info;
-  std::vector<example> train, select, report;
-  std::string select_name = "select", report_name = "report";
-};
-
-/// What a run measured.
-struct run_result {
-  std::map<std::string, double> report;   ///< report-split metrics of the selected epoch
-  std::map<std::string, double> select;   ///< selection-split metrics of the selected epoch
-  int best_epoch = 0;                     ///< 1-based
-  std::int64_t best_step = 0;             ///< optimizer steps taken at the selected evaluation
-  std::int64_t steps = 0;                 ///< optimizer steps taken (fewer than planned after early stopping)
-  std::vector<double> select_curve;       ///< selection score per evaluation
-  double final_train_loss = 0;            ///< mean training loss of the last epoch
-  double text_edits_per_example = 0;      ///< text methods: mean changed words/tokens per example
-  double wall_seconds = 0;
-  double majority = 0;                    ///< the report split's majority-class rate (fraction), the floor to beat
-};
 
 // ==== tokenizer ================================================================================
 
@@ -241,557 +116,14 @@ inline cloze_head_file fitted_cloze_head(const fs::path& model_dir) {
   return ensure_cloze_head(model_dir, ct);
 }
 
-// ==== encoded inputs ===========================================================================
-
-/// A run of text inside an encoded row that text-space attacks may rewrite: where it came
-/// from (choice and pair field for the classifier; part index for the cloze), its text, and
-/// its tokens' positions in the row with byte offsets into `text`.
-struct text_segment {
-  std::size_t choice = 0, field = 0;
-  std::string text;
-  std::vector<std::size_t> positions;
-  std::vector<std::pair<std::size_t, std::size_t>> offsets;
-};
-
-/// One model input row.
-struct encoded_row {
-  std::vector<std::int64_t> ids, types;
-  std::vector<std::uint8_t> locked;           ///< special tokens, prompt slots, masks: never perturbed
-  std::vector<std::int64_t> prompt_slot;      ///< cloze: prompt slot k at this position, else −1
-  std::vector<std::int64_t> mask_positions;   ///< cloze: the [MASK] positions
-  std::vector<std::vector<std::int64_t>> candidates;  ///< cloze COPA: each candidate's token ids
-  std::vector<text_segment> segments;
-};
-
-/// One example's rows (several for multiple choice with the classifier head) and label.
-struct encoded_example {
-  std::vector<encoded_row> rows;
-  int label = 0;
-};
-
-/// Encodes examples for the configured head.
-class input_encoder {
- public:
-  input_encoder(const model_tokenizer& tok, const task_info& info, head_kind head, std::int64_t prompt_tokens,
-                std::int64_t max_length)
-      : tok_(tok), info_(info), head_(head), prompt_tokens_(prompt_tokens), max_length_(max_length) {
-    if (head_ == head_kind::cloze)
-      for (const auto& w : info_.verbalizer) {
-        const auto e = tok_.piece(w, true);
-        if (e.ids.empty()) throw std::runtime_error("verbalizer word '" + w + "' has no tokens");
-        verbalizer_ids_.push_back(e.ids.front());  // PET's verbalizers are single tokens; take the first
-      }
-  }
-
-  [[nodiscard]] const std::vector<std::int64_t>& verbalizer_ids() const noexcept { return verbalizer_ids_; }
-
-  [[nodiscard]] encoded_example operator()(const example& ex) const {
-    encoded_example out{.rows = {}, .label = ex.label};
-    if (head_ == head_kind::classifier) {
-      for (std::size_t c = 0; c < ex.choices.size(); ++c) out.rows.push_back(classifier_row(ex.choices[c], c));
-    } else {
-      if (!ex.cloze) throw std::invalid_argument(info_.name + " has no cloze pattern here (use the classifier head)");
-      out.rows.push_back(cloze_row(*ex.cloze));
-    }
-    return out;
-  }
-
-  [[nodiscard]] std::vector<encoded_example> all(const std::vector<example>& v) const {
-    std::vector<encoded_example> out;
-    out.reserve(v.size());
-    for (const auto& e : v) out.push_back((*this)(e));
-    return out;
-  }
-
- private:
-  encoded_row classifier_row(const data::text_pair& p, std::size_t choice) const {
-    const auto e = tok_.encode(p);
-    encoded_row r;
-    r.ids.assign(e.ids.begin(), e.ids.end());
-    r.types.assign(e.type_ids.begin(), e.type_ids.end());
-    r.locked.assign(e.special_tokens_mask.begin(), e.special_tokens_mask.end());
-    for (std::size_t field = 0; field < 2; ++field) {
-      if (field == 1 && !p.second) break;
-      text_segment s{.choice = choice, .field = field, .text = field == 0 ? p.first : *p.second, .positions = {}, .offsets = {}};
-      for (std::size_t t = 0; t < e.ids.size(); ++t)
-        if (e.sequence_ids[t] == static_cast<std::int32_t>(field) && !e.special_tokens_mask[t]) {
-          s.positions.push_back(t);
-          s.offsets.push_back(e.offsets[t]);
-        }
-      r.segments.push_back(std::move(s));
-    }
-    return r;
-  }
-
-  encoded_row cloze_row(const data::pet::cloze& c) const {
-    using data::pet::part_kind;
-    // candidate token ids (COPA): the masks hold the longer candidate
-    std::vector<std::vector<std::int64_t>> cands;
-    std::size_t cand_len = 0;
-    for (const auto& s : c.candidates) {
-      const auto e = tok_.piece(s, true);
-      cands.emplace_back(e.ids.begin(), e.ids.end());
-      cand_len = std::max(cand_len, e.ids.size());
-    }
-    struct piece_tokens {
-      std::vector<std::int64_t> ids;
-      std::vector<std::pair<std::size_t, std::size_t>> offsets;
-    };
-    std::vector<piece_tokens> pieces(c.parts.size());
-    std::size_t total = 2;  // [CLS] … [SEP]
-    for (std::size_t i = 0; i < c.parts.size(); ++i) {
-      const auto& p = c.parts[i];
-      auto& t = pieces[i];
-      switch (p.kind) {
-        case part_kind::text: {
-          const auto e = tok_.piece(p.text, i > 0);
-          t.ids.assign(e.ids.begin(), e.ids.end());
-          t.offsets = e.offsets;
-          break;
-        }
-        case part_kind::prompt: t.ids.assign(static_cast<std::size_t>(prompt_tokens_), tok_.mask()); break;
-        case part_kind::mask: t.ids.assign(cands.empty() ? p.masks : std::max<std::size_t>(cand_len, 1), tok_.mask()); break;
-        case part_kind::separator: t.ids.assign(1, tok_.sep()); break;
-      }
-      total += t.ids.size();
-    }
-    // PET's truncation: cut the longest shortenable piece from its end until it fits
-    while (total > static_cast<std::size_t>(max_length_)) {
-      std::size_t best = c.parts.size();
-      for (std::size_t i = 0; i < c.parts.size(); ++i)
-        if (c.parts[i].shortenable && !pieces[i].ids.empty() && (best == c.parts.size() || pieces[i].ids.size() > pieces[best].ids.size()))
-          best = i;
-      if (best == c.parts.size()) throw std::runtime_error("cloze pattern longer than max_length with nothing to shorten");
-      pieces[best].ids.pop_back();
-      pieces[best].offsets.pop_back();
-      --total;
-    }
-    encoded_row r;
-    auto push = [&](std::int64_t id, bool locked, std::int64_t slot) {
-      r.ids.push_back(id);
-      r.types.push_back(0);
-      r.locked.push_back(locked ? 1 : 0);
-      r.prompt_slot.push_back(slot);
-    };
-    push(tok_.cls(), true, -1);
-    std::int64_t slot = 0;
-    for (std::size_t i = 0; i < c.parts.size(); ++i) {
-      const auto& p = c.parts[i];
-      const auto& t = pieces[i];
-      text_segment seg{.choice = 0, .field = i, .text = p.text, .positions = {}, .offsets = {}};
-      for (std::size_t k = 0; k < t.ids.size(); ++k) {
-        switch (p.kind) {
-          case part_kind::text:
-            if (p.shortenable) {
-              seg.positions.push_back(r.ids.size());
-              seg.offsets.push_back(t.offsets[k]);
-            }
-            push(t.ids[k], false, -1);
-            break;
-          case part_kind::prompt: push(t.ids[k], true, slot++ % std::max<std::int64_t>(prompt_tokens_, 1)); break;
-          case part_kind::mask:
-            r.mask_positions.push_back(static_cast<std::int64_t>(r.ids.size()));
-            push(t.ids[k], true, -1);
-            break;
-          case part_kind::separator: push(t.ids[k], true, -1); break;
-        }
-      }
-      if (!seg.positions.empty()) r.segments.push_back(std::move(seg));
-    }
-    push(tok_.sep(), true, -1);
-    r.candidates = std::move(cands);
-    if (r.mask_positions.empty()) throw std::runtime_error("cloze pattern without [MASK]");
-    return r;
-  }
-
-  const model_tokenizer& tok_;
-  task_info info_;
-  head_kind head_;
-  std::int64_t prompt_tokens_, max_length_;
-  std::vector<std::int64_t> verbalizer_ids_;
-};
-
-/// A padded batch on the run's device.
-struct batch {
-  at::Tensor ids, types, attention, perturb;  ///< R×L (perturb: 1 where the embedding stage may act)
-  at::Tensor labels;                          ///< B
-  std::int64_t choices = 1;                   ///< rows per example (classifier multiple choice)
-  at::Tensor prompt_slot, is_prompt;          ///< cloze: R×L slot index (P = none), bool
-  at::Tensor mask_positions;                  ///< cloze: R×M
-  at::Tensor candidates, candidate_valid;     ///< cloze COPA: R×C×M ids (clamped), validity
-  std::vector<const encoded_row*> rows;       ///< host rows (text methods)
-};
-
-/// Pads and stacks `examples` (all with the same number of rows).
-inline batch collate(const std::vector<const encoded_example*>& examples, std::int64_t pad_id, std::int64_t prompt_tokens,
-                     const at::Device& device) {
-  batch b;
-  b.choices = static_cast<std::int64_t>(examples.front()->rows.size());
-  for (const auto* e : examples)
-    for (const auto& r : e->rows) b.rows.push_back(&r);
-  const auto R = static_cast<std::int64_t>(b.rows.size());
-  std::int64_t L = 0, M = 0, C = 0, CM = 0;
-  for (const auto* r : b.rows) {
-    L = std::max<std::int64_t>(L, static_cast<std::int64_t>(r->ids.size()));
-    M = std::max<std::int64_t>(M, static_cast<std::int64_t>(r->mask_positions.size()));
-    C = std::max<std::int64_t>(C, static_cast<std::int64_t>(r->candidates.size()));
-    for (const auto& c : r->candidates) CM = std::max<std::int64_t>(CM, static_cast<std::int64_t>(c.size()));
-  }
-  auto ids = at::full({R, L}, pad_id, at::kLong), types = at::zeros({R, L}, at::kLong);
-  auto att = at::zeros({R, L}, at::kFloat), pert = at::zeros({R, L}, at::kFloat);
-  auto slot = at::full({R, L}, prompt_tokens, at::kLong);
-  auto mpos = at::zeros({R, std::max<std::int64_t>(M, 1)}, at::kLong);
-  auto cand = at::zeros({R, std::max<std::int64_t>(C, 1), std::max<std::int64_t>(M, 1)}, at::kLong);
-  auto cval = at::zeros({R, std::max<std::int64_t>(C, 1), std::max<std::int64_t>(M, 1)}, at::kFloat);
-  auto pi = ids.accessor<std::int64_t, 2>(), pt = types.accessor<std::int64_t, 2>(), ps = slot.accessor<std::int64_t, 2>();
-  auto pa = att.accessor<float, 2>(), pp = pert.accessor<float, 2>();
-  auto pm = mpos.accessor<std::int64_t, 2>();
-  auto pc = cand.accessor<std::int64_t, 3>();
-  auto pv = cval.accessor<float, 3>();
-  for (std::int64_t i = 0; i < R; ++i) {
-    const auto& r = *b.rows[static_cast<std::size_t>(i)];
-    for (std::size_t t = 0; t < r.ids.size(); ++t) {
-      pi[i][t] = r.ids[t];
-      pt[i][t] = r.types[t];
-      pa[i][t] = 1;
-      pp[i][t] = r.locked[t] ? 0.f : 1.f;
-      if (!r.prompt_slot.empty() && r.prompt_slot[t] >= 0) ps[i][t] = r.prompt_slot[t];
-    }
-    for (std::size_t k = 0; k < r.mask_positions.size(); ++k) pm[i][k] = r.mask_positions[k];
-    for (std::size_t c = 0; c < r.candidates.size(); ++c)
-      for (std::size_t k = 0; k < r.candidates[c].size() && static_cast<std::int64_t>(k) < M; ++k) {
-        pc[i][c][k] = r.candidates[c][k];
-        pv[i][c][k] = 1;
-      }
-  }
-  auto labels = at::zeros({static_cast<std::int64_t>(examples.size())}, at::kLong);
-  for (std::size_t i = 0; i < examples.size(); ++i) labels[static_cast<std::int64_t>(i)] = examples[i]->label;
-  b.ids = ids.to(device);
-  b.types = types.to(device);
-  b.attention = att.to(device);
-  b.perturb = pert.to(device);
-  b.labels = labels.to(device);
-  b.prompt_slot = slot.to(device);
-  b.is_prompt = slot.lt(prompt_tokens).to(device);
-  b.mask_positions = mpos.to(device);
-  b.candidates = cand.to(device);
-  b.candidate_valid = cval.to(device);
-  return b;
-}
-
-// ==== the model ================================================================================
-
-/// Prompt slots inside the input: the shallow prompts (soft, P-tuning) fill them; a deep
-/// prefix needs none.
-inline std::int64_t prompt_slots(const run_config& cfg, std::optional<data::task> t) {
-  if (cfg.prompt == "ptuning" && cfg.pattern_id != 0) return cfg.pattern_id > 0 ? cfg.pattern_id : t == data::task::wsc ? 2 : 1;
-  return cfg.prompt == "soft" || cfg.prompt == "ptuning" ? cfg.prefix_length : 0;
-}
-
-/// Prompt and head around a (usually frozen) pretrained encoder.
-class prompt_model {
- public:
-  prompt_model(ptp::torch::pretrained_encoder backbone, const run_config& cfg, const task_info& info,
-               std::vector<std::int64_t> verbalizer_ids, const at::Device& device)
-      : backbone_(std::move(backbone)), cfg_(cfg), info_(info), device_(device) {
-    const auto& c = backbone_->config();
-    parts_ = std::make_shared<::torch::nn::Module>();
-    if (cfg.prompt == "prefix") {
-      prefix_ = ptp::torch::prefix_encoder(ptp::torch::prefix_encoder_options{.length = cfg.prefix_length,
-                                                                              .layers = c.num_attention_applications(),
-                                                                              .hidden = c.hidden_size,
-                                                                              .heads = c.num_attention_heads,
-                                                                              .projection = cfg.prefix_projection,
-                                                                              .projection_hidden = cfg.prefix_hidden,
-                                                                              .dropout = cfg.prompt_dropout});
-      parts_->register_module("prefix", prefix_.ptr());
-    } else if (cfg.prompt == "ptuning") {
-      ptuning_ = ptp::torch::ptuning_encoder(ptp::torch::ptuning_encoder_options{.length = prompt_slots(cfg, info.task), .width = c.embedding_size,
-                                                                                     .lstm_hidden = c.embedding_size});  // PT-Fewshot wrapper.py: LSTM d per direction, Linear(2d, d)
-      parts_->register_module("ptuning", ptuning_.ptr());
-    } else if (cfg.prompt == "soft") {
-      ptp::generator g{.seed = cfg.seed, .stream = 0x50524F4D5054ull};  // "PROMPT"
-      soft_ = ptp::torch::soft_prompt::from_vocabulary(backbone_->word_embeddings->weight, cfg.prefix_length, g);
-      parts_->register_module("soft", soft_.ptr());
-    } else if (cfg.prompt != "none") {
-      throw std::invalid_argument("unknown prompt '" + cfg.prompt + "' (prefix, ptuning, soft, none)");
-    }
-    if (cfg.head == head_kind::cloze && cfg.cloze_head == "classifier") {
-      if (info.verbalizer.empty()) throw std::invalid_argument("--cloze-head classifier needs a verbalizer task (not COPA or WSC)");
-      dropout_ = ::torch::nn::Dropout(c.hidden_dropout_prob);
-      classifier_ = ::torch::nn::Linear(c.hidden_size, static_cast<std::int64_t>(info.labels));
-      parts_->register_module("dropout", dropout_);
-      parts_->register_module("classifier", classifier_);
-    } else if (cfg.cloze_head != "auto" && cfg.cloze_head != "fitted") {
-      throw std::invalid_argument("unknown --cloze-head '" + cfg.cloze_head + "' (auto, fitted, classifier)");
-    } else if (cfg.head == head_kind::classifier) {
-      dropout_ = ::torch::nn::Dropout(c.hidden_dropout_prob);
-      classifier_ = ::torch::nn::Linear(c.hidden_size, info.multiple_choice ? 1 : static_cast<std::int64_t>(info.labels));
-      parts_->register_module("dropout", dropout_);
-      parts_->register_module("classifier", classifier_);
-    } else {
-      verbalizer_ = at::tensor(verbalizer_ids, at::kLong).to(device);
-      if (!backbone_->has_mlm_head()) {
-        // **our choice**: the checkpoint has no masked-LM head (MiniLM ships the bare
-        // encoder), so the cloze head is a trainable transform Linear(H, E) → GELU →
-        // LayerNorm, decoded by the tied (frozen) word-embedding matrix.
-        mlm_dense_ = ::torch::nn::Linear(c.hidden_size, c.embedding_size);
-        mlm_norm_ = ::torch::nn::LayerNorm(::torch::nn::LayerNormOptions({c.embedding_size}).eps(c.layer_norm_eps));
-        parts_->register_module("mlm_dense", mlm_dense_);
-        parts_->register_module("mlm_norm", mlm_norm_);
-      }
-    }
-    parts_->to(device);
-    for (auto& p : backbone_->parameters()) p.set_requires_grad(false);
-    if (cfg.tune_word_embeddings && !cfg.tune_backbone)
-      throw std::invalid_argument("--tune-word-embeddings needs --tune-backbone");
-    if (cfg.tune_backbone)
-      for (auto& np : backbone_->named_parameters())
-        if (cfg.tune_word_embeddings || np.key().rfind("word_embeddings", 0) != 0) np.value().set_requires_grad(true);
-  }
-
-  /// Whether the cloze head is our trainable transform (the checkpoint has no MLM head).
-  [[nodiscard]] bool own_mlm_transform() const { return !mlm_dense_.is_empty(); }
-  [[nodiscard]] ptp::torch::pretrained_encoder& backbone() { return backbone_; }
-  /// The prompt and head modules.
-  [[nodiscard]] ::torch::nn::Module& parts() { return *parts_; }
-
-  /// Writes what this run trained (prompt and head; the backbone too when it was tuned)
-  /// atomically to `path` (ptp::torch::save_checkpoint).
-  void save(const fs::path& path) { ptp::torch::save_checkpoint(path, *checkpoint_module()); }
-
-  /// Loads a checkpoint written by save() by a run of the same configuration; a mismatch
-  /// (another prompt, head, prefix length or backbone tuning) is ptp::torch::load_checkpoint's
-  /// error naming the file and the tensor.
-  void load(const fs::path& path) { ptp::torch::load_checkpoint(path, *checkpoint_module()); }
-
-  /// Trainable prompt/head parameters.
-  [[nodiscard]] std::vector<at::Tensor> head_parameters() const { return parts_->parameters(); }
-  /// The prompt's parameters (`prompt` true) or the head's (classifier, or our cloze transform).
-  [[nodiscard]] std::vector<at::Tensor> parts_parameters(bool prompt) const {
-    std::vector<at::Tensor> out;
-    for (auto& np : parts_->named_parameters()) {
-      const auto& k = np.key();
-      const bool is_prompt = k.starts_with("prefix.") || k.starts_with("ptuning.") || k.starts_with("soft.");
-      if (is_prompt == prompt) out.push_back(np.value());
-    }
-    return out;
-  }
-  /// Trainable backbone parameters (empty when frozen).
-  [[nodiscard]] std::vector<at::Tensor> backbone_parameters() const {
-    std::vector<at::Tensor> out;
-    for (auto& p : backbone_->parameters())
-      if (p.requires_grad()) out.push_back(p);
-    return out;
-  }
-  /// The trainable backbone parameters that take weight decay (`decayed`) or not: biases and
-  /// norm weights take none, as in PET's and transformers' recipes (no_decay = bias, LayerNorm.weight).
-  [[nodiscard]] std::vector<at::Tensor> backbone_parameters(bool decayed) const {
-    std::vector<at::Tensor> out;
-    for (auto& np : backbone_->named_parameters()) {
-      if (!np.value().requires_grad()) continue;
-      const auto& k = np.key();
-      const bool no_decay = k.ends_with("bias") || k.ends_with("norm.weight");
-      if (no_decay != decayed) out.push_back(np.value());
-    }
-    return out;
-  }
-  [[nodiscard]] std::vector<std::shared_ptr<::torch::nn::Module>> modules() const { return {backbone_.ptr(), parts_}; }
-
-  /// Word embeddings of a batch: no graph (δ and the prompt are what is trained) unless the
-  /// word embeddings are tuned, when the regularizer's passes flow into them as well.
-  [[nodiscard]] at::Tensor embed(const batch& b) {
-    if (cfg_.tune_word_embeddings) return backbone_->embed_words(b.ids);
-    ::torch::NoGradGuard ng;
-    return backbone_->embed_words(b.ids);
-  }
-
-  /// Logits B×C of `b` from word embeddings `e` (R×L×E) and attention mask (R×L).
-  at::Tensor forward(const batch& b, const at::Tensor& e, const at::Tensor& attention) {
-    auto x = e;
-    auto types = b.types;
-    auto mask = attention;
-    const auto R = x.size(0), L = x.size(1), E = x.size(2);
-    if (!soft_.is_empty() || !ptuning_.is_empty()) {
-      auto P = (!soft_.is_empty() ? soft_->forward() : ptuning_->forward()).to(x.scalar_type());  // n×E
-      const auto n = P.size(0);
-      if (cfg_.head == head_kind::cloze) {
-        auto table = at::cat({P, at::zeros({1, E}, P.options())}, 0);
-        auto full = table.index_select(0, b.prompt_slot.reshape({-1})).view({R, L, E});
-        x = at::where(b.is_prompt.unsqueeze(-1), full, x);
-      } else {  // shallow prompt right after [CLS]
-        x = at::cat({x.narrow(1, 0, 1), P.unsqueeze(0).expand({R, n, E}), x.narrow(1, 1, L - 1)}, 1);
-        types = at::cat({types.narrow(1, 0, 1), at::zeros({R, n}, types.options()), types.narrow(1, 1, L - 1)}, 1);
-        mask = at::cat({mask.narrow(1, 0, 1), at::ones({R, n}, mask.options()), mask.narrow(1, 1, L - 1)}, 1);
-      }
-    }
-    ptp::torch::kv_prefixes prefixes;
-    if (!prefix_.is_empty())
-      for (auto& lp : prefix_->forward(R, x)) prefixes.emplace_back(lp.key, lp.value);
-    const auto out = backbone_->forward_embeds(x, types, mask, prefixes);
-    if (cfg_.head == head_kind::classifier) {
-      auto pooled = out.pooled_output.defined() ? out.pooled_output : out.last_hidden_state.select(1, 0);
-      auto z = classifier_->forward(dropout_->forward(pooled));
-      return info_.multiple_choice ? z.view({-1, b.choices}) : z;
-    }
-    const auto H = out.last_hidden_state.size(2);
-    auto h = out.last_hidden_state.gather(1, b.mask_positions.unsqueeze(-1).expand({-1, -1, H}));  // R×M×H
-    if (!classifier_.is_empty()) return classifier_->forward(dropout_->forward(h.select(1, 0)));  // --cloze-head classifier
-    at::Tensor lm;
-    if (own_mlm_transform())
-      lm = at::linear(mlm_norm_->forward(at::gelu(mlm_dense_->forward(h))), backbone_->word_embeddings->weight);
-    else
-      lm = backbone_->mlm_logits(h);  // R×M×V
-    if (info_.verbalizer.empty()) {  // candidates: Σ_t log p(c_t) over each candidate's tokens
-      auto logp = at::log_softmax(lm, -1);                                       // R×M×V
-      auto idx = b.candidates.transpose(1, 2);                                    // R×M×C
-      auto lp = logp.gather(2, idx).transpose(1, 2);                              // R×C×M
-      return (lp * b.candidate_valid).sum(-1);                                    // R×C
-    }
-    return lm.select(1, 0).index_select(1, verbalizer_);
-  }
-
-  /// The module a checkpoint holds: "parts", plus "backbone" when the backbone is tuned.
-  [[nodiscard]] std::shared_ptr<::torch::nn::Module> checkpoint_module() const {
-    auto m = std::make_shared<::torch::nn::Module>();
-    m->register_module("parts", parts_);
-    if (cfg_.tune_backbone) m->register_module("backbone", backbone_.ptr());
-    return m;
-  }
-
-  /// A copy of every trainable tensor (prompt, head, tuned backbone) — the best epoch.
-  [[nodiscard]] std::vector<at::Tensor> snapshot() const {
-    std::vector<at::Tensor> out;
-    ::torch::NoGradGuard ng;
-    for (auto& p : trainable()) out.push_back(p.detach().clone());
-    return out;
-  }
-  void restore(const std::vector<at::Tensor>& s) {
-    ::torch::NoGradGuard ng;
-    auto t = trainable();
-    for (std::size_t i = 0; i < t.size(); ++i) t[i].copy_(s[i]);
-  }
-
- private:
-  [[nodiscard]] std::vector<at::Tensor> trainable() const {
-    auto v = head_parameters();
-    for (auto& p : backbone_parameters()) v.push_back(p);
-    return v;
-  }
-
-  ptp::torch::pretrained_encoder backbone_;
-  run_config cfg_;
-  task_info info_;
-  at::Device device_;
-  std::shared_ptr<::torch::nn::Module> parts_;
-  ptp::torch::prefix_encoder prefix_{nullptr};
-  ptp::torch::ptuning_encoder ptuning_{nullptr};
-  ptp::torch::soft_prompt soft_{nullptr};
-  ::torch::nn::Dropout dropout_{nullptr};
-  ::torch::nn::Linear classifier_{nullptr}, mlm_dense_{nullptr};
-  ::torch::nn::LayerNorm mlm_norm_{nullptr};
-  at::Tensor verbalizer_;
-};
-
-// ==== text-space methods ======================================================================
-
-/// Which text-space method a run uses (the embedding-space ones go through the regularizer).
-enum class text_method { none, mask, a2t };
-
-/// WordNet synonyms first, then the model's own embedding neighbours (PAPER.md §4: A2T's
-/// counter-fitted GloVe candidates are not available offline), duplicates removed.
-struct merged_candidates {
-  text::wordnet_candidates wordnet;
-  const text::embedding_neighbours<float>* neighbours = nullptr;
-  [[nodiscard]] std::vector<text::candidate> candidates(std::string_view word, std::size_t position, std::size_t k) const {
-    auto out = wordnet.candidates(word, position, k);
-    if (neighbours)
-      for (auto& c : neighbours->candidates(word, position, k))
-        if (std::none_of(out.begin(), out.end(), [&](const text::candidate& o) { return o.word == c.word; })) out.push_back(c);
-    return out;
-  }
-};
-
-/// What A2T needs that lives as long as the run: WordNet, the embedding matrix on the host,
-/// its neighbour index over whole-word vocabulary entries.
-struct a2t_context {
-  text::wordnet wn;
-  std::vector<float> matrix;
-  std::size_t rows = 0, dim = 0;
-  std::unique_ptr<text::embedding_neighbours<float>> neighbours;
-
-  a2t_context(const at::Tensor& embeddings, const model_tokenizer& tok, double min_cosine) {
-    auto m = embeddings.detach().to(at::kCPU, at::kFloat).contiguous();
-    rows = static_cast<std::size_t>(m.size(0));
-    dim = static_cast<std::size_t>(m.size(1));
-    matrix.assign(m.data_ptr<float>(), m.data_ptr<float>() + m.numel());
-    std::vector<std::string> vocab(rows);
-    std::vector<std::int64_t> excluded;
-    for (std::size_t i = 0; i < rows; ++i) {
-      std::string t = tok.token(static_cast<std::uint32_t>(i));
-      // a whole word: WordPiece entries without "##"; BPE entries starting with 'Ġ' and
-      // SentencePiece entries starting with '▁' (that mark stripped); never specials
-      bool word = !t.empty() && t.front() != '[' && t.front() != '<' && t.rfind("##", 0) != 0;
-      bool marked = false;
-      for (std::string_view lead : {std::string_view("\xC4\xA0"), std::string_view("\xE2\x96\x81")})
-        if (t.rfind(lead, 0) == 0) {
-          t = t.substr(lead.size());
-          marked = true;
-        }
-      if (tok.byte_level() && !marked) word = false;
-      word = word && t.size() > 1 && std::all_of(t.begin(), t.end(), [](char c) { return std::isalpha(static_cast<unsigned char>(c)) != 0; });
-      vocab[i] = t;
-      if (!word) excluded.push_back(static_cast<std::int64_t>(i));
-    }
-    neighbours = std::make_unique<text::embedding_neighbours<float>>(view(), min_cosine, std::move(vocab), std::move(excluded));
-  }
-  [[nodiscard]] text::matrix_view<float> view() const { return {std::span<const float>(matrix), rows, dim}; }
-};
-
-// ==== training =================================================================================
-
-/// One optimisation step of an embedding-space method: (model for the batch, embeddings,
-/// perturbation mask, generator, optimizer, schedule) → loss. Built from a regularizer by
-/// make_step; the training loop itself is not a template.
-using step_function = std::function<double(ptp::torch::autograd_model&, const at::Tensor&, const at::Tensor&, generator&,
-                                           ::torch::optim::Optimizer&, ptp::torch::linear_warmup_decay&, const ptp::torch::step_guard&)>;
-
-/// The step of regularizer `reg`: ptp::torch::train_step.
-template <class Reg>
-step_function make_step(Reg reg) {
-  return [reg = std::move(reg)](ptp::torch::autograd_model& f, const at::Tensor& e, const at::Tensor& m, generator& gen,
-                                ::torch::optim::Optimizer& opt, ptp::torch::linear_warmup_decay& sched, const ptp::torch::step_guard& guard) {
-    return ptp::torch::train_step(reg, f, e, m, gen, opt, &sched, guard);
-  };
-}
-
-namespace detail {
-
-inline at::Device parse_device(const std::string& d) {
-  if (d == "cuda" && !::torch::cuda::is_available()) throw std::runtime_error("--device cuda: LibTorch sees no CUDA device");
-  return at::Device(d);
-}
-
-/// `ex` with one text replaced: the classifier's pair field, or a cloze part.
-inline void replace_text(example& ex, head_kind head, const text_segment& seg, std::string text) {
-  if (head == head_kind::classifier) {
-    auto& p = ex.choices.at(seg.choice);
-    if (seg.field == 0) p.first = std::move(text);
-    else p.second = std::move(text);
-  } else {
-    ex.cloze->parts.at(seg.field).text = std::move(text);
-  }
-}
-
-}  // namespace detail
-
+// ==== one run ==================================================================================
 
 /// The trained run, handed to run_with_step's `on_trained` hook after the best epoch is
 /// restored (ptp_landscape inspects the solution with it).
 struct trained_run {
   prompt_model& model;
   const model_tokenizer& tok;
-  const input_encoder& enc;
+  const input_encoder<model_tokenizer>& enc;
   std::int64_t prompt_tokens;
   at::Device device;
 };
@@ -816,14 +148,15 @@ struct run_model {
   at::Device device;
   model_tokenizer tok;
   std::int64_t prompt_tokens;
-  input_encoder enc;
+  input_encoder<model_tokenizer> enc;
   prompt_model model;
 
  private:
   static at::Device setup(const run_config& cfg) {
     at::set_num_threads(cfg.threads);
     ::torch::manual_seed(cfg.seed);
-    return detail::parse_device(cfg.device);
+    if (cfg.device == "cuda" && !::torch::cuda::is_available()) throw std::runtime_error("--device cuda: LibTorch sees no CUDA device");
+    return at::Device(cfg.device);
   }
   // The pretrained encoder, frozen; with --cloze-head fitted and no head in the checkpoint,
   // with the WordNet-fitted head (fitted and cached on first use, from its own seed; torch's
@@ -838,230 +171,31 @@ struct run_model {
   }
 };
 
-/// Trains and evaluates one run with an embedding-space step (`step`) and optionally a
-/// text-space method. See the file comment.
-inline run_result run_with_step(const run_config& cfg, const run_data& data, const step_function& step, text_method tm,
+/// The run's text_resources: what text stages need from it (text_methods.hpp).
+using run_text_resources = text_resources<model_tokenizer>;
+
+/// Builds a run's step once its model exists (text stages take the run's tokenizer and
+/// embeddings: text_resources).
+using step_factory = std::function<step_function(run_text_resources&)>;
+
+/// Trains and evaluates one run with the step `make` builds. See the file comment.
+inline run_result run_with_step(const run_config& cfg, const run_data& data, const step_factory& make,
                                 const trained_hook& on_trained = {}) {
   const auto t0 = std::chrono::steady_clock::now();
   if (data.train.empty() || data.select.empty() || data.report.empty())
     throw std::invalid_argument("run: empty train, selection or report split");
-
   run_model rm(cfg, data);
-  const auto device = rm.device;
-  const model_tokenizer& tok = rm.tok;
-  const std::int64_t prompt_tokens = rm.prompt_tokens;
-  const input_encoder& enc = rm.enc;
   prompt_model& model = rm.model;
-  const auto train = enc.all(data.train), select = enc.all(data.select), rep = enc.all(data.report);
-
-  auto params = model.head_parameters();
-  std::vector<::torch::optim::OptimizerParamGroup> groups;
-  auto adamw = [](double lr, double wd) { return std::make_unique<::torch::optim::AdamWOptions>(::torch::optim::AdamWOptions(lr).weight_decay(wd)); };
-  if (cfg.head_lr < 0) {
-    groups.emplace_back(model.head_parameters(), adamw(cfg.lr, cfg.weight_decay));
-  } else {
-    for (bool prompt : {true, false})
-      if (auto ps = model.parts_parameters(prompt); !ps.empty()) groups.emplace_back(std::move(ps), adamw(prompt ? cfg.lr : cfg.head_lr, cfg.weight_decay));
-  }
-  if (cfg.tune_backbone) {
-    auto bp = model.backbone_parameters();
-    params.insert(params.end(), bp.begin(), bp.end());
-    if (cfg.backbone_weight_decay < 0) {
-      groups.emplace_back(bp, adamw(cfg.backbone_lr, cfg.weight_decay));
-    } else {  // PET's grouping: biases and norm weights without decay
-      for (bool decayed : {true, false})
-        if (auto ps = model.backbone_parameters(decayed); !ps.empty())
-          groups.emplace_back(std::move(ps), adamw(cfg.backbone_lr, decayed ? cfg.backbone_weight_decay : 0.0));
-    }
-  }
-  ::torch::optim::AdamW opt(std::move(groups), ::torch::optim::AdamWOptions(cfg.lr).weight_decay(cfg.weight_decay));
-  const auto per_epoch = static_cast<std::int64_t>((train.size() + cfg.batch_size - 1) / cfg.batch_size);
-  const auto total = cfg.max_steps > 0 ? cfg.max_steps : per_epoch * cfg.epochs;
-  const auto epochs = static_cast<int>((total + per_epoch - 1) / per_epoch);
-  const auto warmup = cfg.warmup_steps >= 0 ? cfg.warmup_steps : static_cast<std::int64_t>(cfg.warmup_ratio * static_cast<double>(total));
-  ptp::torch::linear_warmup_decay sched(opt, warmup, total);
-  const ptp::torch::step_guard guard{.max_grad_norm = cfg.max_grad_norm};
-
-  generator gen{.seed = cfg.seed};
-  generator order{.seed = cfg.seed, .stream = 0x4F52444552ull};  // "ORDER": data order
-  std::unique_ptr<a2t_context> a2t_ctx;
-  if (tm == text_method::a2t) a2t_ctx = std::make_unique<a2t_context>(model.backbone()->word_embeddings->weight, tok, cfg.m.a2t_min_cosine);
-
-  auto make_model = [&](const batch& b) {
-    return ptp::torch::autograd_model([&model, &b](const at::Tensor& e, const at::Tensor& m) { return model.forward(b, e, m); },
-                                      params, b.attention, b.labels, {.modules = model.modules()});
-  };
-  auto pick = [](const std::vector<encoded_example>& all, std::span<const std::size_t> idx) {
-    std::vector<const encoded_example*> v;
-    for (auto i : idx) v.push_back(&all[i]);
-    return v;
-  };
-  auto evaluate = [&](const std::vector<encoded_example>& set) {
-    // batches of similar length (less padding); predictions go back to their examples
-    std::vector<std::size_t> by_len(set.size());
-    std::iota(by_len.begin(), by_len.end(), std::size_t{0});
-    std::stable_sort(by_len.begin(), by_len.end(),
-                     [&](std::size_t a, std::size_t b) { return set[a].rows.front().ids.size() < set[b].rows.front().ids.size(); });
-    std::vector<int> pred(set.size()), gold(set.size());
-    ::torch::NoGradGuard ng;
-    ptp::torch::eval_scope scope(model.modules());
-    const auto eb = static_cast<std::size_t>(cfg.eval_batch_size);
-    for (std::size_t i = 0; i < set.size(); i += eb) {
-      const auto chunk = std::span<const std::size_t>(by_len).subspan(i, std::min(eb, set.size() - i));
-      const auto v = pick(set, chunk);
-      const auto b = collate(v, tok.pad(), prompt_tokens, device);
-      const auto z = model.forward(b, model.embed(b), b.attention).argmax(1).to(at::kCPU);
-      for (std::size_t k = 0; k < chunk.size(); ++k) {
-        pred[chunk[k]] = static_cast<int>(z[static_cast<std::int64_t>(k)].item<std::int64_t>());
-        gold[chunk[k]] = set[chunk[k]].label;
-      }
-    }
-    return score(data.info.task, pred, gold);
-  };
-
-  run_result res;
-  double best = -1;
-  int since_best = 0;  // evaluations without a strict improvement (patience)
-  std::vector<at::Tensor> best_state;
-  std::vector<std::size_t> idx(train.size());
-  double edits = 0, edited_examples = 0;
-  std::int64_t step_no = 0;
-  double loss_sum = 0;
-  std::int64_t loss_n = 0;
-  // one progress bar per evaluation period: an epoch, or eval_every steps
-  const std::int64_t period = cfg.eval_every > 0 ? cfg.eval_every : per_epoch;
-  std::unique_ptr<progress> bar;
-  auto open_bar = [&](int epoch) {
-    if (!cfg.show_progress) return;
-    const std::string what = cfg.eval_every > 0 ? " steps " + std::to_string(step_no + 1) + "-" + std::to_string(std::min(total, step_no + period)) + "/" + std::to_string(total)
-                                                : " epoch " + std::to_string(epoch) + "/" + std::to_string(epochs);
-    bar = std::make_unique<progress>(cfg.label + what, static_cast<std::size_t>(std::min(period, total - step_no)), progress_options{.unit = "batch"});
-  };
-  // evaluates the selection split; returns false when patience runs out
-  auto evaluate_and_select = [&](int epoch) {
-    if (bar) bar->finish();
-    bar.reset();
-    res.final_train_loss = loss_sum / static_cast<double>(std::max<std::int64_t>(1, loss_n));
-    loss_sum = 0;
-    loss_n = 0;
-    const auto sel = evaluate(select);
-    const double sc = selection_score(data.info.task, sel);
-    res.select_curve.push_back(sc);
-    const bool improved = sc > best;
-    if (cfg.show_progress) {
-      const std::string at = cfg.eval_every > 0 ? "step " + std::to_string(step_no) : "epoch " + std::to_string(epoch);
-      std::fprintf(stderr, "%s %s: train loss %.4f, %s score %.4f%s\n", cfg.label.c_str(), at.c_str(), res.final_train_loss,
-                   data.select_name.c_str(), sc, improved || (cfg.later_wins_ties && sc >= best) ? " (best)" : "");
-    }
-    if (improved || (cfg.later_wins_ties && sc >= best)) {  // default: strictly better, ties keep the earlier
-      best = sc;
-      res.best_epoch = epoch;
-      res.best_step = step_no;
-      res.select = sel;
-      best_state = model.snapshot();
-    }
-    since_best = improved ? 0 : since_best + 1;  // PT-Fewshot counts ties as no improvement
-    return cfg.patience <= 0 || since_best < cfg.patience;
-  };
-  bool go_on = true;
-  for (int epoch = 1; epoch <= epochs && go_on; ++epoch) {
-    std::iota(idx.begin(), idx.end(), std::size_t{0});
-    for (std::size_t i = idx.size(); i > 1; --i) std::swap(idx[i - 1], idx[order.below(i)]);
-    for (std::int64_t s = 0; s < per_epoch && step_no < total; ++s) {
-      if (!bar) open_bar(epoch);
-      const auto first = static_cast<std::size_t>(s * cfg.batch_size);
-      const auto last = std::min(idx.size(), first + static_cast<std::size_t>(cfg.batch_size));
-      const auto chosen = pick(train, std::span<const std::size_t>(idx).subspan(first, last - first));
-      const auto b = collate(chosen, tok.pad(), prompt_tokens, device);
-      const auto e = model.embed(b);
-      double loss = 0;
-      if (tm == text_method::none) {
-        auto f = make_model(b);
-        loss = step(f, e, b.perturb, gen, opt, sched, guard);
-      } else {
-        // PTP in text space: L = L(x) + λ·L(x̃), x̃ the masked (PTP-RN) or A2T-attacked (PTP-ADV) text
-        opt.zero_grad();
-        auto f = make_model(b);
-        at::Tensor g;
-        const double clean = f.evaluate_with_gradient(e, tm == text_method::a2t ? &g : nullptr, 1.0);
-        std::vector<encoded_example> perturbed;
-        perturbed.reserve(chosen.size());
-        if (tm == text_method::mask) {
-          const text::random_mask masker{.rate = cfg.m.mask_rate, .mask_id = tok.mask()};
-          for (const auto* ex : chosen) {
-            encoded_example p = *ex;
-            for (auto& r : p.rows) {
-              text::token_sequence seq{.ids = r.ids, .special = std::vector<bool>(r.locked.begin(), r.locked.end())};
-              const auto out = masker(seq, gen, mode::train);
-              for (std::size_t t = 0; t < out.ids.size(); ++t) edits += out.ids[t] != r.ids[t];
-              r.ids = out.ids;
-            }
-            edited_examples += 1;
-            perturbed.push_back(std::move(p));
-          }
-        } else {
-          const auto gc = g.to(at::kCPU, at::kFloat).contiguous();
-          const auto L = static_cast<std::size_t>(gc.size(1)), D = static_cast<std::size_t>(gc.size(2));
-          const text::a2t attack{.max_rate = cfg.m.a2t_rate, .min_embedding_cosine = cfg.m.a2t_min_cosine,
-                                 .max_candidates = cfg.m.a2t_candidates};
-          const merged_candidates source{.wordnet = {.db = a2t_ctx->wn}, .neighbours = a2t_ctx->neighbours.get()};
-          const text::wordnet_pos_tagger tagger{a2t_ctx->wn};
-          auto lookup = [&](std::string_view w) {
-            const auto e2 = tok.piece(w, true);
-            return std::vector<std::int64_t>(e2.ids.begin(), e2.ids.end());
-          };
-          std::size_t row = 0;
-          for (std::size_t k = 0; k < chosen.size(); ++k) {
-            example ex = data.train[static_cast<std::size_t>(&*chosen[k] - train.data())];
-            for (const auto& r : chosen[k]->rows) {
-              const std::span<const float> grads(gc.data_ptr<float>() + row * L * D, L * D);
-              for (const auto& seg : r.segments) {
-                const auto aligned = text::align_words(seg.text, seg.offsets, seg.positions);
-                const auto out = attack(aligned.text, grads, std::span<const std::vector<std::size_t>>(aligned.alignment),
-                                        a2t_ctx->view(), source, lookup, tagger, mode::train);
-                if (!out.edits.empty()) {
-                  edits += static_cast<double>(out.edits.size());
-                  detail::replace_text(ex, cfg.head, seg, out.perturbed.join());
-                }
-              }
-              ++row;
-            }
-            edited_examples += 1;
-            perturbed.push_back(enc(ex));
-          }
-        }
-        std::vector<const encoded_example*> pv;
-        for (const auto& p : perturbed) pv.push_back(&p);
-        const auto bp = collate(pv, tok.pad(), prompt_tokens, device);
-        auto fp = make_model(bp);
-        const double pert = fp.evaluate_with_gradient(model.embed(bp), nullptr, cfg.m.weight);
-        require_finite(clean + pert, "text-space step");
-        if (cfg.max_grad_norm > 0) ptp::torch::clip_gradients(opt, cfg.max_grad_norm);
-        opt.step();
-        sched.step();
-        loss = clean + cfg.m.weight * pert;
-      }
-      loss_sum += loss;
-      ++loss_n;
-      ++step_no;
-      if (bar) bar->advance();
-      const bool last_step = step_no == total;
-      if (cfg.eval_every > 0 && (step_no % cfg.eval_every == 0 || last_step)) go_on = evaluate_and_select(epoch) && go_on;
-      if (!go_on) break;
-    }
-    if (cfg.eval_every == 0) go_on = evaluate_and_select(epoch);
-  }
-  res.steps = step_no;
-  model.restore(best_state);
+  const auto train = rm.enc.all(data.train), select = rm.enc.all(data.select), rep = rm.enc.all(data.report);
+  const batch_setup setup{.model = model, .params = trained_parameters(cfg, model), .pad = rm.tok.pad(), .prompt_tokens = rm.prompt_tokens,
+                          .device = rm.device, .head = cfg.head, .encode = [&rm](const example& ex) { return rm.enc(ex); }};
+  const evaluator evaluate{.model = model, .batch_size = cfg.eval_batch_size, .pad = rm.tok.pad(), .prompt_tokens = rm.prompt_tokens,
+                           .device = rm.device, .task = data.info.task};
+  trainer t(cfg, data, setup, evaluate);
+  run_text_resources resources(rm.tok, model.backbone()->word_embeddings->weight);  // outlives the step, whose stages refer to it
+  run_result res = t.train(train, select, make(resources));
   res.report = evaluate(rep);
-  {
-    std::map<int, std::size_t> counts;
-    for (const auto& e : rep) ++counts[e.label];
-    std::size_t top = 0;
-    for (const auto& [label, n] : counts) top = std::max(top, n);
-    res.majority = static_cast<double>(top) / static_cast<double>(rep.size());
-  }
-  res.text_edits_per_example = edited_examples > 0 ? edits / edited_examples : 0.0;
+  res.majority = majority_rate(rep);
   res.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (on_trained) {
     trained_run tr = rm.trained();
@@ -1074,7 +208,19 @@ inline run_result run_with_step(const run_config& cfg, const run_data& data, con
 /// ptp::config::experiment) — the compile-time configured experiments' entry point.
 template <class Reg>
 run_result run(const run_config& cfg, const run_data& data, Reg reg) {
-  return run_with_step(cfg, data, make_step(std::move(reg)), text_method::none);
+  return run_with_step(cfg, data, [reg = std::move(reg)](run_text_resources&) { return make_step(reg); });
 }
+
+/// The step of method `name` (method_table.hpp) for this run.
+inline step_function method_step(std::string_view name, const method_options& m, run_text_resources& run) {
+  return with_method(name, [&](const auto& method) { return make_step(method.make(m, run)); });
+}
+
+/// One run of the method cfg.method.
+inline run_result run_method(const run_config& cfg, const run_data& data, const trained_hook& on_trained = {}) {
+  return run_with_step(cfg, data, [&](run_text_resources& r) { return method_step(cfg.method, cfg.m, r); }, on_trained);
+}
+
+inline run_result run(const run_config& cfg, const run_data& data) { return run_method(cfg, data); }
 
 }  // namespace ptp::repro

@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-#include "methods.hpp"
+#include "method_table.hpp"
 #include "packaged_models.hpp"
 #include "programs.hpp"
 #include "runner.hpp"
@@ -68,8 +68,10 @@ struct common_cli {
 
   void add(CLI::App& app) {
     app.add_option("--task,--tasks", tasks, "task(s), comma-separated (BoolQ, CB, COPA, RTE, WiC, WSC)");
-    app.add_option("--method,--methods", methods, "method(s): vanilla, ptp-rn, ptp-adv, ptp-rn-text, ptp-adv-text, freelb, smart, r3f, neftune")
-        ->capture_default_str();
+    std::string names;
+    for (auto n : method_names()) names += (names.empty() ? "" : ", ") + std::string(n);
+    app.add_option("--method,--methods", methods, "method(s), comma-separated: " + names + " (listed below)")->capture_default_str();
+    app.footer(methods_help());
     app.add_option("--seeds", seeds, "seeds: 1-5 or 1,2,3")->capture_default_str();
     app.add_option("--epochs", base.epochs)->capture_default_str();
     app.add_option("--lr", base.lr, "prompt/head learning rate")->capture_default_str();
@@ -112,21 +114,13 @@ struct common_cli {
                    "save each run's selected prompt (and tuned backbone) as DIR/<task>-<method>-seed<seed>.pt (for ptp_landscape)");
     app.add_option("--max-train", max_train, "use at most this many training examples (0: all; CPU budget)");
     app.add_option("--max-eval", max_eval, "use at most this many selection/report examples each (0: all)");
-    app.add_option("--lambda", base.m.weight, "λ of clean + λ·perturbed")->capture_default_str();
-    app.add_option("--sigma", base.m.sigma, "PTP-RN relative σ")->capture_default_str();
-    app.add_option("--pgd-steps", base.m.pgd_steps)->capture_default_str();
-    app.add_option("--pgd-step-size", base.m.pgd_step_size)->capture_default_str();
-    app.add_option("--pgd-epsilon", base.m.pgd_epsilon)->capture_default_str();
-    app.add_option("--mask-rate", base.m.mask_rate)->capture_default_str();
-    app.add_option("--a2t-rate", base.m.a2t_rate)->capture_default_str();
-    app.add_option("--a2t-min-cosine", base.m.a2t_min_cosine)->capture_default_str();
-    app.add_option("--freelb-steps", base.m.freelb_steps)->capture_default_str();
-    app.add_option("--neftune-alpha", base.m.neftune_alpha)->capture_default_str();
+    add_method_flags(app, base.m);
     app.add_flag("--quiet", [this](std::int64_t) { base.show_progress = false; }, "no per-epoch progress");
   }
 
-  /// Call after parsing: resolves the head and the default model.
+  /// Call after parsing: checks the method names, resolves the head and the default model.
   void finish() {
+    check_methods(split_list(methods));
     if (head == "classifier") base.head = head_kind::classifier;
     else if (head == "cloze") base.head = head_kind::cloze;
     else throw std::invalid_argument("--head must be classifier or cloze");

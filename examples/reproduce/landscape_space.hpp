@@ -1,5 +1,5 @@
 // examples/reproduce/landscape_space.hpp — a trainable parameter (the deep prefix's table) as
-// the x of a ptp Differentiable, for ptp::landscape in prompt space (PAPER.md §6).
+// the x of a ptp Differentiable, for ptp::landscape in prompt space (docs/algorithms.md §6).
 //
 //   ptp::repro::parameter_space f(prefix->embedding->weight, [&] { return loss_of_batch(); }, {psl, 2 * layers, hidden});
 //   auto x0 = f.point();                         // psl × (2·layers) × hidden: one row per key/value vector

@@ -24,7 +24,7 @@
 
 namespace ptp::repro {
 
-/// Hyper-parameters of the perturbation methods (PAPER.md §3–4). Defaults are **our choice**
+/// Hyper-parameters of the perturbation methods (docs/algorithms.md §3–4). Defaults are **our choice**
 /// for these reproductions unless the paper's sources fix them; every one is a flag (below).
 struct method_options {
   double weight = 1.0;         ///< λ of clean + λ·perturbed (and of the KL terms)
@@ -138,7 +138,7 @@ inline const auto& method_table() {
                         run.a2t(text::a2t{.max_rate = m.a2t_rate, .min_embedding_cosine = m.a2t_min_cosine, .max_candidates = m.a2t_candidates}),
                         clean_plus_perturbed{.weight = m.weight});
                   }),
-      make_method("freelb", "FreeLB (K passes) with ptp's clean term (our default; PAPER.md §3)",
+      make_method("freelb", "FreeLB (K passes) with ptp's clean term (our default; docs/algorithms.md §3)",
                   {&weight, &freelb_steps, &freelb_step_size, &freelb_epsilon, &freelb_init},
                   {{"weight", {&weight}}, {"freelb", {&freelb_steps, &freelb_step_size, &freelb_epsilon, &freelb_init}}},
                   [](const method_options& m, auto&) {

@@ -1,4 +1,4 @@
-// paper_superglue_rte — the paper's SuperGLUE RTE setting (PAPER.md §5: P-tuning v2 deep
+// paper_superglue_rte — the paper's SuperGLUE RTE setting (docs/algorithms.md §5: P-tuning v2 deep
 // prefix, frozen backbone, RoBERTa-large run script 32 / 5e-3 / prefix 128 / 100 epochs, max
 // length 128) as one compile-time configured experiment: each method's regularizer is built
 // from a Hana map of typed options through ptp::config::experiment (a misspelt or duplicated

@@ -1,6 +1,6 @@
 // examples/reproduce/programs.hpp — what ptp_superglue, ptp_fewglue and the paper_* programs
 // share besides the runner: where the data lives, the P-tuning v2 template of a checkpoint,
-// the presets of PAPER.md §5, and held-out report splits.
+// the presets of docs/algorithms.md §5, and held-out report splits.
 #pragma once
 
 // runner.hpp first: it includes ptp/adapters/torch.hpp before hf_config.hpp, whose
@@ -44,7 +44,7 @@ inline data::ptuning_v2::template_id template_for(const fs::path& model_dir, con
                                                          : data::ptuning_v2::template_id::bert;
 }
 
-/// One run-script setting of P-tuning v2 (PAPER.md §5): batch size, learning rate, prefix
+/// One run-script setting of P-tuning v2 (docs/algorithms.md §5): batch size, learning rate, prefix
 /// length, epochs, projection.
 struct preset {
   std::string task;
@@ -55,7 +55,7 @@ struct preset {
   bool projection = false;
 };
 
-/// P-tuning v2's run scripts, as PAPER.md §5 lists them: "roberta-large/RTE", "bert-large/WiC", …
+/// P-tuning v2's run scripts, as docs/algorithms.md §5 lists them: "roberta-large/RTE", "bert-large/WiC", …
 inline const std::map<std::string, preset>& presets() {
   static const std::map<std::string, preset> p{
       {"roberta-large/BoolQ", {"BoolQ", 32, 7e-3, 8, 100}}, {"roberta-large/COPA", {"COPA", 16, 9e-3, 8, 120}},

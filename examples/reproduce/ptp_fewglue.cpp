@@ -1,4 +1,4 @@
-// ptp_fewglue — PTP on the P-tuning (v1) backbone, FewGLUE_32dev protocol (PAPER.md §5):
+// ptp_fewglue — PTP on the P-tuning (v1) backbone, FewGLUE_32dev protocol (docs/algorithms.md §5):
 // PET cloze patterns with [P] prompt slots filled by the P-tuning prompt encoder (Embedding →
 // BiLSTM → MLP), the [MASK] answered through the task's verbalizer (COPA: the two candidate
 // continuations scored in the masks), every encoder parameter tuned together with the prompt

@@ -1,4 +1,4 @@
-// ptp_landscape — the paper's loss-landscape picture (PAPER.md §6) around a trained prompt
+// ptp_landscape — the paper's loss-landscape picture (docs/algorithms.md §6) around a trained prompt
 // (`./ptp landscape`), for each method: the prompt is loaded from --checkpoint (written by a
 // sweep's --save-checkpoints, or by an earlier ptp_landscape run) or trained here, then the
 // loss surface is evaluated with ptp::landscape on a fixed batch of the task's selection split

@@ -1,8 +1,8 @@
-// ptp_superglue — PTP on the P-tuning v2 backbone (PAPER.md §5): a deep prefix in every
+// ptp_superglue — PTP on the P-tuning v2 backbone (docs/algorithms.md §5): a deep prefix in every
 // layer of a frozen encoder, pooled → dropout → Linear head (COPA: multiple choice), fully
 // supervised SuperGLUE.
 //
-// Splits (PAPER.md §5 protocol; ../shared/data/superglue/README.md):
+// Splits (docs/algorithms.md §5 protocol; ../shared/data/superglue/README.md):
 //  * train: <data-dir>/<Task>/train.jsonl (or --train-file);
 //  * selection: a fixed 10 % of train carved by a seeded shuffle (ptp::data::carve_selection,
 //    seed 42, the same for every method and seed) — or --split-file;

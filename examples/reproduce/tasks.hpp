@@ -1,5 +1,5 @@
 // examples/reproduce/tasks.hpp — what the reproduction runner trains on: SuperGLUE examples
-// turned into model inputs for both backbones (PAPER.md §5), and each task's metrics.
+// turned into model inputs for both backbones (docs/algorithms.md §5), and each task's metrics.
 //  * P-tuning v2 (classifier head): ptp::data::ptuning_v2::input — one text pair per
 //    example, or one per choice for COPA (multiple choice);
 //  * P-tuning v1 (cloze head): ptp::data::pet::pattern — a PET cloze with [P] prompt slots
@@ -22,7 +22,7 @@
 
 namespace ptp::repro {
 
-/// Which output layer answers the task (PAPER.md §5).
+/// Which output layer answers the task (docs/algorithms.md §5).
 enum class head_kind {
   classifier,  ///< P-tuning v2: pooled → dropout → Linear(hidden, labels) (COPA: Linear(hidden, 1) per choice)
   cloze,       ///< P-tuning: masked-LM logits at [MASK] restricted to the verbalizer (COPA: candidate scores)

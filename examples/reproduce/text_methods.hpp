@@ -22,7 +22,7 @@
 
 namespace ptp::repro {
 
-/// WordNet synonyms first, then the model's own embedding neighbours (PAPER.md §4: A2T's
+/// WordNet synonyms first, then the model's own embedding neighbours (docs/algorithms.md §4: A2T's
 /// counter-fitted GloVe candidates are not available offline), duplicates removed.
 struct merged_candidates {
   text::wordnet_candidates wordnet;

@@ -90,7 +90,9 @@ struct run_config {
     if (head == head_kind::cloze && cloze_head != "auto") j["cloze_head"] = cloze_head;
     if (max_train) j["max_train"] = max_train;  // capped data is other data: a re-run with other caps is another run
     if (max_eval) j["max_eval"] = max_eval;
-    for (const auto& [key, value] : method_identity(method, m).items()) j[key] = value;  // the method's own (method_table.hpp)
+    // the method's own fields (method_table.hpp); named, since a range-for over a temporary's items() dangles
+    const auto own = method_identity(method, m);
+    for (const auto& [key, value] : own.items()) j[key] = value;
     return j;
   }
 };

@@ -1,5 +1,6 @@
 // ptp/sweep.hpp — the results file of a sweep: one JSON line per finished run, appended
-// crash-safely; re-runs skip finished runs; a summary table per task × method.
+// crash-safely; re-runs skip finished runs; a summary table per task × method; the shards of
+// a sweep's grid (--shard i/n, Slurm array tasks) and the merge of their results files.
 //
 // One line per run:
 //   {"key": "...", "task": "RTE", "method": "ptp-adv", "seed": 3, "config": {...},
@@ -40,6 +41,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -506,6 +508,155 @@ inline void write_summary(const std::vector<run_record>& records, const std::fil
   const auto rows = summarize(records);
   write_file_atomically(markdown, summary_markdown(rows, o));
   write_file_atomically(csv, summary_csv(rows));
+}
+
+// ---- shards and merging ----------------------------------------------------------------------
+
+/// One share of a sweep's grid: shard `index` of `count` runs the jobs whose position j in the
+/// grid's canonical order has j mod count == index, so the shards of one grid cover every job
+/// exactly once whatever its size, and each shard gets a mix of tasks, seeds and methods.
+struct shard {
+  std::size_t index = 0;
+  std::size_t count = 1;
+
+  [[nodiscard]] bool owns(std::size_t job) const noexcept { return job % count == index; }
+};
+
+namespace detail {
+/// A non-negative decimal integer, the whole of `text`; errors name `what`.
+[[nodiscard]] inline std::size_t parse_count(std::string_view text, const std::string& what) {
+  if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string_view::npos)
+    throw std::invalid_argument(what + ": '" + std::string(text) + "' is not a non-negative integer");
+  return static_cast<std::size_t>(std::stoull(std::string(text)));
+}
+inline shard checked_shard(std::size_t index, std::size_t count, const std::string& what) {
+  if (count < 1) throw std::invalid_argument(what + ": the number of shards must be at least 1");
+  if (index >= count)
+    throw std::invalid_argument(what + ": shard " + std::to_string(index) + " is not in 0.." + std::to_string(count - 1));
+  return shard{index, count};
+}
+}  // namespace detail
+
+/// "i/n" (0 ≤ i < n, n ≥ 1) → shard; errors name `flag`.
+[[nodiscard]] inline shard parse_shard(std::string_view text, const std::string& flag = "--shard") {
+  const std::size_t slash = text.find('/');
+  if (slash == std::string_view::npos)
+    throw std::invalid_argument(flag + ": '" + std::string(text) + "' is not i/n (shard i of n, 0 <= i < n)");
+  return detail::checked_shard(detail::parse_count(text.substr(0, slash), flag), detail::parse_count(text.substr(slash + 1), flag), flag);
+}
+
+/// The shard of a Slurm array task, from the environment as `getenv` reads it: array index
+/// SLURM_ARRAY_TASK_ID, shard count SLURM_ARRAY_TASK_COUNT (index = ID, for --array=0-(n-1))
+/// or SLURM_ARRAY_TASK_MIN/MAX (index = ID − MIN, count = MAX − MIN + 1; with COUNT too, they
+/// must agree — a list or a stepped range such as --array=1,5 does not cover MIN..MAX).
+/// No SLURM_ARRAY_TASK_ID: not an array task, nullopt. Errors name the variable.
+template <class Getenv>
+[[nodiscard]] std::optional<shard> slurm_shard(Getenv&& getenv) {
+  const auto var = [&](const char* name) -> std::optional<std::size_t> {
+    const char* v = getenv(name);
+    if (v == nullptr) return std::nullopt;
+    return detail::parse_count(v, name);
+  };
+  const auto id = var("SLURM_ARRAY_TASK_ID");
+  if (!id) return std::nullopt;
+  const auto count = var("SLURM_ARRAY_TASK_COUNT"), min = var("SLURM_ARRAY_TASK_MIN"), max = var("SLURM_ARRAY_TASK_MAX");
+  if (const auto step = var("SLURM_ARRAY_TASK_STEP"); step && *step != 1)
+    throw std::invalid_argument("SLURM_ARRAY_TASK_STEP=" + std::to_string(*step) + ": a sharded sweep needs a contiguous array, --array=0-(n-1)");
+  if (min.has_value() != max.has_value())
+    throw std::invalid_argument(std::string(min ? "SLURM_ARRAY_TASK_MIN is set without SLURM_ARRAY_TASK_MAX"
+                                                : "SLURM_ARRAY_TASK_MAX is set without SLURM_ARRAY_TASK_MIN"));
+  if (min) {
+    if (*max < *min)
+      throw std::invalid_argument("SLURM_ARRAY_TASK_MAX=" + std::to_string(*max) + " is below SLURM_ARRAY_TASK_MIN=" + std::to_string(*min));
+    const std::size_t n = *max - *min + 1;
+    if (count && *count != n)
+      throw std::invalid_argument("SLURM_ARRAY_TASK_COUNT=" + std::to_string(*count) + " does not match SLURM_ARRAY_TASK_MIN=" +
+                                  std::to_string(*min) + "..SLURM_ARRAY_TASK_MAX=" + std::to_string(*max) +
+                                  " (a sharded sweep needs a contiguous array, --array=0-(n-1))");
+    if (*id < *min || *id > *max)
+      throw std::invalid_argument("SLURM_ARRAY_TASK_ID=" + std::to_string(*id) + " is outside SLURM_ARRAY_TASK_MIN=" +
+                                  std::to_string(*min) + "..SLURM_ARRAY_TASK_MAX=" + std::to_string(*max));
+    return shard{*id - *min, n};
+  }
+  if (!count)
+    throw std::invalid_argument("SLURM_ARRAY_TASK_ID is set without SLURM_ARRAY_TASK_COUNT or SLURM_ARRAY_TASK_MIN/MAX");
+  if (*count < 1) throw std::invalid_argument("SLURM_ARRAY_TASK_COUNT: must be at least 1");
+  if (*id >= *count)
+    throw std::invalid_argument("SLURM_ARRAY_TASK_ID=" + std::to_string(*id) + " is not below SLURM_ARRAY_TASK_COUNT=" +
+                                std::to_string(*count) + " (without SLURM_ARRAY_TASK_MIN/MAX the array must be --array=0-(n-1))");
+  return shard{*id, *count};
+}
+
+/// The jobs of `grid` (in its canonical order) that shard `s` runs.
+template <class Job>
+[[nodiscard]] std::vector<Job> select_shard(const std::vector<Job>& grid, const shard& s) {
+  std::vector<Job> out;
+  for (std::size_t j = 0; j < grid.size(); ++j)
+    if (s.owns(j)) out.push_back(grid[j]);
+  return out;
+}
+
+/// The results file of shard `s` of a sweep whose results file is `out`:
+/// DIR/results.jsonl → DIR/results.shard-I-of-N.jsonl (its summary tables then sit beside it
+/// as results.shard-I-of-N.summary.md/.csv).
+[[nodiscard]] inline std::filesystem::path shard_path(const std::filesystem::path& out, const shard& s) {
+  const std::string ext = out.has_extension() ? out.extension().string() : ".jsonl";
+  return out.parent_path() / (out.stem().string() + ".shard-" + std::to_string(s.index) + "-of-" + std::to_string(s.count) + ext);
+}
+
+/// A run found more than once among the merged files (a shard re-run after it died, say):
+/// the first record is kept.
+struct merge_duplicate {
+  std::string key;
+  std::filesystem::path kept_from, dropped_from;
+};
+
+/// What merge_results found.
+struct merge_result {
+  std::vector<run_record> records;  ///< one per run, sorted by task, seed, method
+  std::vector<merge_duplicate> duplicates;
+  std::vector<std::pair<std::filesystem::path, torn_line>> torn;  ///< torn last lines, left out
+};
+
+/// Merges the results files of a sharded sweep. Every file must exist. A run recorded twice
+/// with the same identity (run key) is kept once and reported; the same task/method/seed
+/// with two different identities (another configuration: the shards were not one sweep) is
+/// refused, naming both files and both keys.
+[[nodiscard]] inline merge_result merge_results(const std::vector<std::filesystem::path>& files) {
+  if (files.empty()) throw std::invalid_argument("merge: no results files given");
+  merge_result out;
+  std::map<std::tuple<std::string, std::string, std::uint64_t>, std::pair<std::string, std::filesystem::path>> seen;
+  for (const auto& file : files) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(file, ec)) throw std::invalid_argument("merge: " + file.string() + ": no such results file");
+    auto contents = read_results(file);
+    if (contents.torn) out.torn.emplace_back(file, *contents.torn);
+    for (auto& r : contents.records) {
+      const std::string key = r.run_key();
+      const auto [it, fresh] = seen.try_emplace({r.task, r.method, r.seed}, key, file);
+      if (fresh) {
+        out.records.push_back(std::move(r));
+      } else if (it->second.first == key) {
+        out.duplicates.push_back({key, it->second.second, file});
+      } else {
+        throw std::invalid_argument("merge: " + r.task + "/" + r.method + "/seed=" + std::to_string(r.seed) +
+                                    " has two different run identities: " + it->second.second.string() + " has " +
+                                    it->second.first + ", " + file.string() + " has " + key +
+                                    " (shards of one sweep share every flag but --shard)");
+      }
+    }
+  }
+  std::stable_sort(out.records.begin(), out.records.end(), [](const run_record& a, const run_record& b) {
+    return std::tie(a.task, a.seed, a.method) < std::tie(b.task, b.seed, b.method);
+  });
+  return out;
+}
+
+/// Writes `records` as a results file, atomically (replacing what `path` held).
+inline void write_results(const std::filesystem::path& path, const std::vector<run_record>& records) {
+  std::string text;
+  for (const auto& r : records) text += to_json(r).dump() + "\n";
+  write_file_atomically(path, text);
 }
 
 }  // namespace ptp::sweep

@@ -64,12 +64,15 @@ TEST_CASE("the shards of a grid cover every job exactly once", "[sweep][shard]")
   const auto g = grid({"CB", "RTE", "WiC"}, {"vanilla", "ptp-rn", "ptp-adv"}, 5);  // 45 jobs
   for (const std::size_t n : {1u, 2u, 3u, 7u}) {
     std::map<std::tuple<std::string, std::string, std::uint64_t>, int> seen;
-    std::size_t smallest = g.size(), largest = 0;
+    std::size_t smallest = SIZE_MAX, largest = 0;
     for (std::size_t i = 0; i < n; ++i) {
-      const auto share = sw::select_shard(g, sw::shard{i, n});
-      smallest = std::min(smallest, share.size());
-      largest = std::max(largest, share.size());
-      for (const auto& j : share) ++seen[{j.task, j.method, j.seed}];
+      std::size_t size = 0;
+      for (const auto& j : sw::select_shard(g, sw::shard{i, n})) {
+        ++seen[{j.task, j.method, j.seed}];
+        ++size;
+      }
+      smallest = std::min(smallest, size);
+      largest = std::max(largest, size);
     }
     INFO("n = " << n);
     CHECK(seen.size() == g.size());

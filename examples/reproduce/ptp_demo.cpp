@@ -21,10 +21,12 @@ int main(int argc, char** argv) {
   demo_options demo;
   std::string write_jsonl;
   cli.add(app);
+  cli.add_sharding(app);
   add_demo_options(app, demo);
   app.add_option("--write-jsonl", write_jsonl, "wic: also write the task as WiC jsonl (train/dev/test.jsonl) into this dir");
   app.add_flag("--progress", cli.base.show_progress, "per-epoch progress on stderr");
   CLI11_PARSE(app, argc, argv);
+  if (!cli.merge.empty()) return cli.run_merge("ptp_demo");
   try {
     cli.finish();
     const auto t0 = std::chrono::steady_clock::now();
@@ -34,7 +36,7 @@ int main(int argc, char** argv) {
                 cli.base.model_dir.string().c_str(), cli.base.prompt.c_str(), static_cast<long long>(cli.base.prefix_length),
                 cli.base.epochs, static_cast<long long>(cli.base.batch_size), cli.base.lr, cli.base.threads);
     std::fflush(stdout);
-    const auto jobs = plan({task.task_name}, split_list(cli.methods), parse_seeds(cli.seeds), cli.base);
+    const auto jobs = cli.select_shard(plan({task.task_name}, split_list(cli.methods), parse_seeds(cli.seeds), cli.base));
     const auto o = run_sweep(jobs, cli.out, [&](const std::string&) { return task.data; }, cli.stop_after, nullptr,
                              cli.checkpoint_dir);
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
   fewglue_sources src;
   std::string preset_name;
   cli.add(app);
+  cli.add_sharding(app);
   app.add_option("--preset", preset_name, "pt-fewshot/<Task> (PT-Fewshot's run script) or cpu/<Task> (its CPU cut), e.g. cpu/CB");
   app.add_option("--data-dir", src.data_dir, "folder of <Task>/{train,dev32}.jsonl (default: ../shared/data/fewglue)");
   app.add_option("--report-file,--split-file", src.report_file, "report jsonl, e.g. the SuperGLUE val.jsonl (single task)");
@@ -47,6 +48,7 @@ int main(int argc, char** argv) {
   app.add_option("--superglue-dir", src.superglue_dir,
                  "full SuperGLUE train sets for the held-out report split (default: ../shared/data/superglue)");
   CLI11_PARSE(app, argc, argv);
+  if (!cli.merge.empty()) return cli.run_merge("ptp_fewglue");
   try {
     if (!preset_name.empty()) {
       cli.finish();  // the model, for the preset's note
@@ -75,7 +77,7 @@ int main(int argc, char** argv) {
       }
     }
     auto data_of = [&](const std::string& name) { return fewglue_data(name, src, template_id); };
-    auto jobs = plan(tasks, split_list(cli.methods), parse_seeds(cli.seeds), cli.base);
+    auto jobs = cli.select_shard(plan(tasks, split_list(cli.methods), parse_seeds(cli.seeds), cli.base));
     const auto o = run_sweep(jobs, cli.out, data_of, cli.stop_after, nullptr, cli.checkpoint_dir);
     std::printf("scores in %% over seeds %s (report split per task: val, heldout or dev32 — see the log)\n\n", cli.seeds.c_str());
     print_table(o.records);

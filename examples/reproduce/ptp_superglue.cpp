@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   std::string preset_name, tpl = "auto";
   superglue_sources src;
   cli.add(app);
+  cli.add_sharding(app);
   app.add_option("--preset", preset_name, "P-tuning v2 run-script setting, e.g. roberta-large/RTE, bert-large/WiC");
   app.add_option("--data-dir", src.data_dir, "folder of <Task>/train.jsonl (default: ../shared/data/superglue)");
   app.add_option("--train-file", src.train_file, "training jsonl (single task)");
@@ -40,6 +41,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--template", tpl, "P-tuning v2 template: auto | bert | roberta")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  if (!cli.merge.empty()) return cli.run_merge("ptp_superglue");
   try {
     if (!preset_name.empty()) {
       apply_preset(preset_name, cli.base);
@@ -56,7 +58,7 @@ int main(int argc, char** argv) {
     const auto template_id = template_for(cli.base.model_dir, tpl);
     const std::string report_kind = !src.report_file.empty() || !src.report_dir.empty() ? "file" : "train-holdout";
     auto data_of = [&](const std::string& name) { return superglue_data(name, src, template_id); };
-    auto jobs = plan(tasks, split_list(cli.methods), parse_seeds(cli.seeds), cli.base);
+    auto jobs = cli.select_shard(plan(tasks, split_list(cli.methods), parse_seeds(cli.seeds), cli.base));
     const auto o = run_sweep(jobs, cli.out, data_of, cli.stop_after, nullptr, cli.checkpoint_dir);
     std::printf("report split: %s; scores in %% over seeds %s\n\n", report_kind.c_str(), cli.seeds.c_str());
     print_table(o.records);

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -58,6 +59,8 @@ inline std::vector<std::string> split_list(const std::string& s) {
   return out;
 }
 
+struct sweep_job;
+
 /// The flags every reproduction program shares, bound to a run_config and the sweep lists.
 struct common_cli {
   run_config base;
@@ -65,6 +68,8 @@ struct common_cli {
   std::string out, checkpoint_dir, model;
   std::size_t stop_after = 0;
   std::size_t max_train = 0, max_eval = 0;
+  std::string shard;               ///< --shard i/n
+  std::vector<std::string> merge;  ///< --merge FILE...
 
   void add(CLI::App& app) {
     app.add_option("--task,--tasks", tasks, "task(s), comma-separated (BoolQ, CB, COPA, RTE, WiC, WSC)");
@@ -117,6 +122,28 @@ struct common_cli {
     add_method_flags(app, base.m);
     app.add_flag("--quiet", [this](std::int64_t) { base.show_progress = false; }, "no per-epoch progress");
   }
+
+  /// The sweep programs' --shard and --merge (a sharded sweep on a cluster, then its merge).
+  void add_sharding(CLI::App& app) {
+    app.add_option("--shard", shard,
+                   "run shard i of n (0 <= i < n) of the task x method x seed grid: job j of the grid (task, then seed, then "
+                   "method) goes to shard j mod n; results in <out stem>.shard-i-of-n.jsonl (and .summary.md/.csv), resumed "
+                   "like --out. Without --shard, a Slurm array task (SLURM_ARRAY_TASK_ID with SLURM_ARRAY_TASK_COUNT or "
+                   "SLURM_ARRAY_TASK_MIN/MAX) runs its own shard. Merge the shards with --merge");
+    app.add_option("--merge", merge,
+                   "merge these shard results files into --out (and its .summary.md/.csv) and print the table; runs nothing. "
+                   "A run recorded twice is kept once and reported; the same task/method/seed with two configurations is refused")
+        ->excludes("--shard");
+  }
+
+  /// The share of `jobs` (the whole grid, in plan order) that this process runs: --shard, else
+  /// the Slurm array variables, else all of it. A shard writes `out`'s shard file: `out` is
+  /// renamed to it.
+  std::vector<sweep_job> select_shard(const std::vector<sweep_job>& jobs);
+
+  /// --merge: merges the shard files into --out, writes its summary tables and prints the
+  /// score table. Returns the program's exit status.
+  int run_merge(const char* program) const;
 
   /// Call after parsing: checks the method names, resolves the head and the default model.
   void finish() {
@@ -217,6 +244,13 @@ inline fs::path checkpoint_path(const fs::path& dir, const std::string& task, co
   return dir / (task + "-" + method + "-seed" + std::to_string(seed) + ".pt");
 }
 
+/// Writes the score tables of `records` beside the results file `out`: <out stem>.summary.md/.csv.
+inline void write_sweep_summary(const std::vector<sweep::run_record>& records, const std::string& out) {
+  const fs::path p(out);
+  const auto stem = p.parent_path() / p.stem();
+  sweep::write_summary(score_records(records), stem.string() + ".summary.md", stem.string() + ".summary.csv");
+}
+
 /// Runs `jobs` (skipping those `out` already holds), appending one line per finished run to
 /// `out` and rewriting `<out stem>.summary.md/.csv`; `out` empty keeps results in memory.
 /// `data_of(task)` gives a task's splits (called once per task, cached); `runner(cfg,data)`
@@ -241,11 +275,7 @@ inline sweep_outcome run_sweep(const std::vector<sweep_job>& jobs, const std::st
   // The summary beside the results file, after every run and once at the end (so a sweep
   // whose results file was completed elsewhere — merged, or finished by another process —
   // still gets its table).
-  auto write_summary = [&] {
-    const fs::path p(out);
-    const auto stem = p.parent_path() / p.stem();
-    sweep::write_summary(score_records(results->records()), stem.string() + ".summary.md", stem.string() + ".summary.csv");
-  };
+  auto write_summary = [&] { write_sweep_summary(results->records(), out); };
   std::map<std::string, run_data> cache;
   progress bar("sweep", jobs.size(), progress_options{.style = progress_style::lines, .log_interval = 0.0, .unit = "run"});
   for (const auto& job : jobs) {
@@ -321,6 +351,43 @@ inline void print_table(const std::vector<sweep::run_record>& records, std::FILE
     std::fputs("\nPaired against vanilla (same seed: same data order and initialisation), accuracy in points:\n\n", out);
     std::fputs(sweep::paired_markdown(paired).c_str(), out);
   }
+}
+
+inline std::vector<sweep_job> common_cli::select_shard(const std::vector<sweep_job>& jobs) {
+  const std::optional<sweep::shard> s =
+      !shard.empty() ? std::optional(sweep::parse_shard(shard)) : sweep::slurm_shard([](const char* n) { return std::getenv(n); });
+  if (!s) return jobs;
+  const std::string source = !shard.empty() ? "--shard" : "the Slurm array (SLURM_ARRAY_TASK_*)";
+  if (out.empty()) throw std::invalid_argument(source + ": a sharded sweep needs --out (each shard writes <out stem>.shard-i-of-n.jsonl)");
+  out = sweep::shard_path(out, *s).string();
+  auto mine = sweep::select_shard(jobs, *s);
+  std::fprintf(stderr, "shard %zu of %zu (from %s): %zu of the grid's %zu runs, results in %s\n", s->index, s->count, source.c_str(),
+               mine.size(), jobs.size(), out.c_str());
+  return mine;
+}
+
+inline int common_cli::run_merge(const char* program) const {
+  try {
+    if (out.empty()) throw std::invalid_argument("--merge: give the merged results file with --out");
+    const std::vector<fs::path> files(merge.begin(), merge.end());
+    const auto merged = sweep::merge_results(files);
+    for (const auto& [file, torn] : merged.torn)
+      std::fprintf(stderr, "%s: ignoring a torn last line %zu (an interrupted append)\n", file.c_str(), torn.line);
+    for (const auto& d : merged.duplicates)
+      std::fprintf(stderr, "duplicate run %s: in %s and again in %s; keeping the first\n", d.key.c_str(), d.kept_from.c_str(),
+                   d.dropped_from.c_str());
+    const fs::path p(out);
+    if (p.has_parent_path()) fs::create_directories(p.parent_path());
+    sweep::write_results(p, merged.records);
+    write_sweep_summary(merged.records, out);
+    print_table(merged.records);
+    std::printf("\nmerged %zu runs from %zu files into %s (%zu duplicates dropped)\n", merged.records.size(), files.size(), out.c_str(),
+                merged.duplicates.size());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: %s\n", program, e.what());
+    return 1;
+  }
+  return 0;
 }
 
 }  // namespace ptp::repro

@@ -357,7 +357,7 @@ inline std::vector<sweep_job> common_cli::select_shard(const std::vector<sweep_j
   const std::optional<sweep::shard> s =
       !shard.empty() ? std::optional(sweep::parse_shard(shard)) : sweep::slurm_shard([](const char* n) { return std::getenv(n); });
   if (!s) return jobs;
-  const std::string source = !shard.empty() ? "--shard" : "the Slurm array (SLURM_ARRAY_TASK_*)";
+  const std::string source = !shard.empty() ? "--shard" : "the Slurm array variables";
   if (out.empty()) throw std::invalid_argument(source + ": a sharded sweep needs --out (each shard writes <out stem>.shard-i-of-n.jsonl)");
   out = sweep::shard_path(out, *s).string();
   auto mine = sweep::select_shard(jobs, *s);

@@ -191,7 +191,7 @@ def superglue():
                   {"question": "is water dry", "passage": "Water is wet.", "idx": 1}],
         "cb": [{"premise": "It rained.", "hypothesis": "The ground is wet.", "label": "entailment", "idx": 0},
                {"premise": "A", "hypothesis": "B", "label": "neutral", "idx": 1}],
-        "copa": [{"premise": "The man broke his toe.", "choice1": "He dropped a hammer.", "choice2": "He sang.",
+        "copa": [{"premise": "The glass slipped from my hand.", "choice1": "My fingers were wet.", "choice2": "He sang.",
                   "question": "cause", "idx": 0, "label": 0},
                  {"premise": "It was cold.", "choice1": "I wore a coat.", "choice2": "I swam.", "question": "effect",
                   "idx": 1}],

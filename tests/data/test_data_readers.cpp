@@ -102,23 +102,23 @@ TEST_CASE("CB and RTE: label names, ids, patterns", "[reproduce][superglue]") {
 TEST_CASE("COPA: multiple choice, mirrors, cloze", "[reproduce][superglue]") {
   temp_dir dir;
   const auto ex = pd::read_copa(dir.write("copa.jsonl",
-      R"({"premise": "The man broke his toe.", "choice1": "He dropped a hammer on his foot.", "choice2": "He got a hole in his sock.", "question": "cause", "label": 0, "idx": 1})" "\n"
-      R"({"premise": "I tipped the bottle.", "choice1": "The liquid fell out.", "choice2": "The bottle broke.", "question": "effect", "idx": 2})" "\n"));
+      R"({"premise": "The glass slipped from my hand.", "choice1": "My fingers were wet.", "choice2": "The radio was on.", "question": "cause", "label": 0, "idx": 1})" "\n"
+      R"({"premise": "I opened the window.", "choice1": "Cold air came in.", "choice2": "The door locked.", "question": "effect", "idx": 2})" "\n"));
   REQUIRE(ex.size() == 2);
   CHECK(ex[0].question == pd::copa_question::cause);
   CHECK(ex[1].question == pd::copa_question::effect);
   CHECK(ex[0].label == 0);
   CHECK_FALSE(ex[1].label);
   const auto v2 = pd::ptuning_v2::input(ex[0]);
-  CHECK(v2[0] == pd::text_pair{"The man broke his toe. because", "He dropped a hammer on his foot."});
-  CHECK(v2[1] == pd::text_pair{"The man broke his toe. because", "He got a hole in his sock."});
-  CHECK(pd::ptuning_v2::input(ex[1])[0].first == "I tipped the bottle. so");
+  CHECK(v2[0] == pd::text_pair{"The glass slipped from my hand. because", "My fingers were wet."});
+  CHECK(v2[1] == pd::text_pair{"The glass slipped from my hand. because", "The radio was on."});
+  CHECK(pd::ptuning_v2::input(ex[1])[0].first == "I opened the window. so");
   const auto m = pd::mirrored(ex[0]);
   CHECK(m.choice1 == ex[0].choice2);
   CHECK(m.label == 1);
   const auto c = pd::pet::pattern(ex[1], 3);
-  CHECK(c.render() == "the liquid fell out or the bottle broke ? I tipped the bottle so [P] [MASK] [MASK] [MASK] .");
-  CHECK(c.candidates == std::vector<std::string>{"the liquid fell out", "the bottle broke"});
+  CHECK(c.render() == "cold air came in or the door locked ? I opened the window so [P] [MASK] [MASK] [MASK] .");
+  CHECK(c.candidates == std::vector<std::string>{"cold air came in", "the door locked"});
   CHECK_THROWS_AS(pd::pet::verbalizer(pd::task::copa), std::invalid_argument);
 
   const auto e = expect_data_error([&] {

@@ -88,13 +88,28 @@ TEST_CASE("method table: every option has its own flag, and the flag sets it", "
   std::set<std::string> flags;
   for (const auto* o : method_option_list) CHECK(flags.insert(o->flag).second);
   const method_options defaults;
+  // a value other than the default, as the command line spells it and the results file records it
+  auto other_value = [&](const method_option& o) -> std::pair<std::string, nlohmann::json> {
+    const auto d = o.value(defaults);
+    if (d.is_boolean()) return {d.get<bool>() ? "false" : "true", !d.get<bool>()};
+    if (d.is_string()) {  // an enum: its last name, or its first when that is the default
+      const std::map<std::string, std::string> other{{"zero", "random"},   {"random", "zero"},      {"l2", "linf"},
+                                                     {"mean-l1", "sum-of-l1"}, {"stable-kl", "sym-kl"}, {"uniform", "normal"},
+                                                     {"reference", "detached-targets"}};
+      const auto n = other.at(d.get<std::string>());
+      return {n, n};
+    }
+    return {"7", 7};
+  };
   for (const auto* o : method_option_list) {
     INFO(o->flag);
     method_options m;
     CLI::App app;
     add_method_flags(app, m);
-    app.parse(std::string(o->flag) + " 7", false);
-    CHECK(o->value(m) == 7);
+    const auto [spelled, recorded] = other_value(*o);
+    app.parse(std::string(o->flag) + " " + spelled, false);
+    CHECK(o->value(m) == recorded);
+    CHECK(o->value(m) != o->value(defaults));
     for (const auto* other : method_option_list)
       if (other != o) CHECK(other->value(m) == other->value(defaults));
   }
@@ -102,6 +117,46 @@ TEST_CASE("method table: every option has its own flag, and the flag sets it", "
   std::set<const method_option*> read;
   std::apply([&](const auto&... e) { (read.insert(e.options.begin(), e.options.end()), ...); }, method_table());
   CHECK(read == std::set<const method_option*>(method_option_list.begin(), method_option_list.end()));
+}
+
+TEST_CASE("method table: an enum flag takes its names only", "[reproduce][methods]") {
+  for (const char* bad : {"--pgd-norm 1", "--pgd-norm L2", "--pgd-init gaussian", "--kl-gradient detached", "--r3f-noise 0",
+                          "--a2t-importance mean_l1", "--smart-ascent kl"}) {
+    INFO(bad);
+    method_options m;
+    CLI::App app;
+    add_method_flags(app, m);
+    CHECK_THROWS_AS(app.parse(bad, false), CLI::ValidationError);
+  }
+  method_options m;
+  CLI::App app;
+  add_method_flags(app, m);
+  app.parse("--pgd-norm linf --kl-gradient full --a2t-importance sum-of-l2", false);
+  CHECK(m.pgd_norm == ptp::norm_type::linf);
+  CHECK(m.kl_gradient == kl_choice::full);
+  CHECK(m.a2t_importance == ptp::text::a2t::word_importance::sum_of_l2);
+}
+
+TEST_CASE("method table: options given flags later enter the identity only when set", "[reproduce][methods][sweep]") {
+  run_config cfg;
+  cfg.model_dir = "/models/m";
+  cfg.method = "smart";
+  const auto plain = cfg.identity();
+  CHECK(!plain.contains("smart"));
+  CHECK(!plain.contains("consistency"));
+  cfg.m.kl_gradient = kl_choice::full;
+  auto j = cfg.identity();
+  CHECK(!j.contains("smart"));
+  CHECK(j["consistency"] == nlohmann::json::parse(R"([true,"full"])"));
+  cfg.m.smart_steps = 3;
+  CHECK(cfg.identity()["smart"] == nlohmann::json::parse(R"([3,0.001,1e-05,1e-06,"stable-kl",false])"));
+  cfg.method = "ptp-adv";
+  cfg.m.pgd_norm = ptp::norm_type::linf;
+  CHECK(cfg.identity()["pgd_more"] == nlohmann::json::parse(R"(["zero",0.2,"linf"])"));
+  cfg.method = "ptp-rn";
+  CHECK(!cfg.identity().contains("sigma_relative"));
+  cfg.m.sigma_relative = false;
+  CHECK(cfg.identity()["sigma_relative"] == false);
 }
 
 TEST_CASE("method table: an unknown name is refused, naming the valid ones", "[reproduce][methods]") {
@@ -127,6 +182,26 @@ TEST_CASE("method table: each entry builds the regularizer of its options", "[re
   m.freelb_epsilon = 1.5;
   m.freelb_init = 0.03125;
   m.neftune_alpha = 9;
+  m.sigma_relative = false;
+  m.pgd_init = ptp::embedding::init_kind::random;
+  m.pgd_init_magnitude = 0.5;
+  m.pgd_norm = ptp::norm_type::linf;
+  m.a2t_min_words = 2;
+  m.a2t_require_gain = false;
+  m.a2t_importance = ptp::text::a2t::word_importance::sum_of_l2;
+  m.freelb_init_kind = ptp::embedding::init_kind::zero;
+  m.freelb_norm = ptp::norm_type::linf;
+  m.freelb_shared_dropout = false;
+  m.smart_steps = 2;
+  m.smart_step_size = 0.125;
+  m.smart_sigma = 0.25;
+  m.smart_floor = 0.5;
+  m.smart_ascent = ptp::embedding::smart::ascent_loss::sym_kl;
+  m.smart_ascent_mean = true;
+  m.r3f_epsilon = 0.375;
+  m.r3f_noise = ptp::embedding::r3f::noise_kind::normal;
+  m.consistency_supervised = false;
+  m.kl_gradient = kl_choice::detached_targets;
   stub_run run;
   const auto& t = method_table();
   using ptp::no_embedding_perturbation;
@@ -138,12 +213,16 @@ TEST_CASE("method table: each entry builds the regularizer of its options", "[re
 
   const auto rn = std::get<1>(t).make(m, run);
   CHECK(rn.embedding_stage().sigma == 0.125);
+  CHECK(!rn.embedding_stage().relative);
   CHECK(rn.objective().weight == 0.5);
 
   const auto adv = std::get<2>(t).make(m, run);
   CHECK(adv.embedding_stage().steps == 3);
   CHECK(adv.embedding_stage().step_size == 0.25);
   CHECK(adv.embedding_stage().epsilon == 0.75);
+  CHECK(adv.embedding_stage().init == ptp::embedding::init_kind::random);
+  CHECK(adv.embedding_stage().init_magnitude == 0.5);
+  CHECK(adv.embedding_stage().norm == ptp::norm_type::linf);
   CHECK(adv.objective().weight == 0.5);
 
   const auto rn_text = std::get<3>(t).make(m, run);
@@ -159,6 +238,9 @@ TEST_CASE("method table: each entry builds the regularizer of its options", "[re
   CHECK(a2t.max_rate == 0.2);
   CHECK(a2t.min_embedding_cosine == 0.6);
   CHECK(a2t.max_candidates == 7);
+  CHECK(a2t.min_words == 2);
+  CHECK(!a2t.require_gain);
+  CHECK(a2t.importance == ptp::text::a2t::word_importance::sum_of_l2);
   CHECK(adv_text.objective().weight == 0.5);
 
   const auto freelb = std::get<5>(t).make(m, run);
@@ -166,10 +248,30 @@ TEST_CASE("method table: each entry builds the regularizer of its options", "[re
   CHECK(freelb.embedding_stage().step_size == 0.0625);
   CHECK(freelb.embedding_stage().epsilon == 1.5);
   CHECK(freelb.embedding_stage().init_magnitude == 0.03125);
+  CHECK(freelb.embedding_stage().init == ptp::embedding::init_kind::zero);
+  CHECK(freelb.embedding_stage().norm == ptp::norm_type::linf);
+  CHECK(!freelb.embedding_stage().shared_dropout);
   CHECK(freelb.objective().weight == 0.5);
 
-  CHECK(std::get<6>(t).make(m, run).objective().weight == 0.5);  // SMART: consistency
-  CHECK(std::get<7>(t).make(m, run).objective().weight == 0.5);  // R3F: consistency
+  const auto smart = std::get<6>(t).make(m, run);
+  CHECK(smart.embedding_stage().steps == 2);
+  CHECK(smart.embedding_stage().step_size == 0.125);
+  CHECK(smart.embedding_stage().sigma == 0.25);
+  CHECK(smart.embedding_stage().floor == 0.5);
+  CHECK(smart.embedding_stage().ascent == ptp::embedding::smart::ascent_loss::sym_kl);
+  CHECK(smart.embedding_stage().ascent_mean);
+  CHECK(smart.objective().weight == 0.5);  // consistency
+  CHECK(!smart.objective().supervised);
+  CHECK(smart.objective().gradient == ptp::losses::kl_gradient::detached_targets);
+  const auto r3f = std::get<7>(t).make(m, run);
+  CHECK(r3f.embedding_stage().epsilon == 0.375);
+  CHECK(r3f.embedding_stage().noise == ptp::embedding::r3f::noise_kind::normal);
+  CHECK(r3f.objective().weight == 0.5);
+  CHECK(!r3f.objective().supervised);
+  m.kl_gradient = kl_choice::reference;  // the stage's own reference: no override
+  CHECK(!std::get<7>(t).make(m, run).objective().gradient.has_value());
+  m.kl_gradient = kl_choice::full;
+  CHECK(std::get<6>(t).make(m, run).objective().gradient == ptp::losses::kl_gradient::full);
   const auto nef = std::get<8>(t).make(m, run);
   CHECK(nef.embedding_stage().alpha == 9);
   STATIC_REQUIRE(std::is_same_v<decltype(nef.objective()), const ptp::objective::perturbed_only&>);

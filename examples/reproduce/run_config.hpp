@@ -87,6 +87,11 @@ struct run_config {
     if (max_grad_norm > 0) j["max_grad_norm"] = max_grad_norm;
     if (warmup_steps >= 0) j["warmup_steps"] = warmup_steps;
     if (head_lr >= 0) j["head_lr"] = head_lr;
+    // Before ptp::torch::adamw kept each group's options, a group at LibTorch's AdamW default
+    // (lr 1e-3, decay 1e-2) trained at --lr / --weight-decay instead: such runs are other runs.
+    const bool at_default_lr = (head_lr == 1e-3 || (tune_backbone && backbone_lr == 1e-3)) && lr != 1e-3;
+    const bool at_default_decay = tune_backbone && backbone_weight_decay == 1e-2 && weight_decay != 1e-2;
+    if (at_default_lr || at_default_decay) j["group_options_kept"] = true;
     if (head == head_kind::cloze && cloze_head != "auto") j["cloze_head"] = cloze_head;
     if (max_train) j["max_train"] = max_train;  // capped data is other data: a re-run with other caps is another run
     if (max_eval) j["max_eval"] = max_eval;

@@ -41,24 +41,23 @@ inline std::vector<at::Tensor> trained_parameters(const run_config& cfg, const p
 /// AdamW over the recipe's groups: prompt and head at --lr (the head at --head-lr when set),
 /// a tuned backbone at --backbone-lr, with PET's decay groups when --backbone-weight-decay is set.
 inline std::unique_ptr<::torch::optim::AdamW> make_optimizer(const run_config& cfg, const prompt_model& model) {
-  std::vector<::torch::optim::OptimizerParamGroup> groups;
-  auto adamw = [](double lr, double wd) { return std::make_unique<::torch::optim::AdamWOptions>(::torch::optim::AdamWOptions(lr).weight_decay(wd)); };
+  std::vector<ptp::torch::adamw_group> groups;
   if (cfg.head_lr < 0) {
-    groups.emplace_back(model.head_parameters(), adamw(cfg.lr, cfg.weight_decay));
+    groups.push_back({model.head_parameters(), cfg.lr, cfg.weight_decay});
   } else {
     for (bool prompt : {true, false})
-      if (auto ps = model.parts_parameters(prompt); !ps.empty()) groups.emplace_back(std::move(ps), adamw(prompt ? cfg.lr : cfg.head_lr, cfg.weight_decay));
+      if (auto ps = model.parts_parameters(prompt); !ps.empty()) groups.push_back({std::move(ps), prompt ? cfg.lr : cfg.head_lr, cfg.weight_decay});
   }
   if (cfg.tune_backbone) {
     if (cfg.backbone_weight_decay < 0) {
-      groups.emplace_back(model.backbone_parameters(), adamw(cfg.backbone_lr, cfg.weight_decay));
+      groups.push_back({model.backbone_parameters(), cfg.backbone_lr, cfg.weight_decay});
     } else {  // PET's grouping: biases and norm weights without decay
       for (bool decayed : {true, false})
         if (auto ps = model.backbone_parameters(decayed); !ps.empty())
-          groups.emplace_back(std::move(ps), adamw(cfg.backbone_lr, decayed ? cfg.backbone_weight_decay : 0.0));
+          groups.push_back({std::move(ps), cfg.backbone_lr, decayed ? cfg.backbone_weight_decay : 0.0});
     }
   }
-  return std::make_unique<::torch::optim::AdamW>(std::move(groups), ::torch::optim::AdamWOptions(cfg.lr).weight_decay(cfg.weight_decay));
+  return ptp::torch::adamw(std::move(groups), {.lr = cfg.lr, .weight_decay = cfg.weight_decay});
 }
 
 /// How many steps a run takes: batches an epoch, steps in all, epochs, warm-up steps.

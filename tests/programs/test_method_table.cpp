@@ -276,3 +276,22 @@ TEST_CASE("method table: each entry builds the regularizer of its options", "[re
   CHECK(nef.embedding_stage().alpha == 9);
   STATIC_REQUIRE(std::is_same_v<decltype(nef.objective()), const ptp::objective::perturbed_only&>);
 }
+
+TEST_CASE("run identity: runs whose AdamW groups the group-option fix changed are other runs", "[reproduce][sweep]") {
+  run_config cfg;
+  cfg.model_dir = "/models/m";
+  cfg.method = "vanilla";
+  cfg.lr = 1e-5;
+  CHECK(!cfg.identity().contains("group_options_kept"));
+  cfg.head_lr = 2e-3;  // not LibTorch's default: it always stuck
+  CHECK(!cfg.identity().contains("group_options_kept"));
+  cfg.head_lr = 1e-3;  // the cpu/ presets' head: trained at --lr before the fix
+  CHECK(cfg.identity()["group_options_kept"] == true);
+  cfg.head_lr = -1;
+  cfg.tune_backbone = true;
+  cfg.weight_decay = 0;
+  cfg.backbone_weight_decay = 1e-2;  // decayed at --weight-decay before the fix
+  CHECK(cfg.identity()["group_options_kept"] == true);
+  cfg.backbone_weight_decay = 0.1;
+  CHECK(!cfg.identity().contains("group_options_kept"));
+}

@@ -396,6 +396,29 @@ TEST_CASE("runner: --tune-word-embeddings trains them through multi-pass methods
   CHECK(!plain.empty());
   for (const auto& p : decayed) CHECK(p.dim() == 2);  // weights of Linear and Embedding
   for (const auto& p : plain) CHECK(p.dim() == 1);    // biases and norm weights
+
+  // Each group keeps its own rate: the cpu/ presets' head at 1e-3 (LibTorch's AdamW default,
+  // which its group-option merge used to replace by --lr) beside the prompt at --lr.
+  cfg.lr = 1e-5;
+  cfg.head_lr = 1e-3;
+  cfg.backbone_lr = 2e-5;
+  cfg.backbone_weight_decay = 0.01;
+  cfg.weight_decay = 0.1;
+  run_model g(cfg, data);
+  const auto opt = make_optimizer(cfg, g.model);
+  std::vector<std::pair<double, double>> want;  // (lr, decay) per group, in make_optimizer's order
+  if (!g.model.parts_parameters(true).empty()) want.emplace_back(1e-5, 0.1);
+  if (!g.model.parts_parameters(false).empty()) want.emplace_back(1e-3, 0.1);
+  want.emplace_back(2e-5, 0.01);
+  want.emplace_back(2e-5, 0.0);
+  REQUIRE(opt->param_groups().size() == want.size());
+  CHECK(!g.model.parts_parameters(false).empty());  // the head group is there to be checked
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    INFO("group " << i);
+    const auto& o = static_cast<const torch::optim::AdamWOptions&>(opt->param_groups()[i].options());
+    CHECK(o.lr() == want[i].first);
+    CHECK(o.weight_decay() == want[i].second);
+  }
 }
 
 TEST_CASE("FewGLUE presets: PT-Fewshot's run scripts and their CPU cuts", "[reproduce][fewglue]") {

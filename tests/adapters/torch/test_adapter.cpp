@@ -441,6 +441,31 @@ TEST_CASE("linear warm-up + decay schedule", "[torch][train]") {
   for (std::size_t i = 0; i < want.size(); ++i) CHECK(lrs[i] == Approx(want[i]).margin(1e-15));
 }
 
+TEST_CASE("grouped AdamW: each group keeps its own lr and decay, LibTorch's defaults included", "[torch][train]") {
+  auto a = torch::ones({3}, torch::requires_grad()), b = torch::ones({3}, torch::requires_grad());
+  // LibTorch 2.15 (optimizer.h, _merge_by_comparison) replaces a group option that equals
+  // AdamWOptions' constructor default (lr 1e-3, decay 1e-2) by the optimizer's default:
+  std::vector<torch::optim::OptimizerParamGroup> plain;
+  plain.emplace_back(std::vector<at::Tensor>{a}, std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(1e-3).weight_decay(1e-2)));
+  torch::optim::AdamW merged(std::move(plain), torch::optim::AdamWOptions(1e-5).weight_decay(0.1));
+  CHECK(merged.param_groups()[0].options().get_lr() == 1e-5);  // if this fails, LibTorch changed; the fix is harmless
+
+  auto opt = ptp::torch::adamw({{{a}, 1e-3, 1e-2}, {{b}, 1e-5, 0.0}}, {.lr = 1e-5, .weight_decay = 0.1});
+  REQUIRE(opt->param_groups().size() == 2);
+  const auto& g0 = static_cast<const torch::optim::AdamWOptions&>(opt->param_groups()[0].options());
+  const auto& g1 = static_cast<const torch::optim::AdamWOptions&>(opt->param_groups()[1].options());
+  CHECK(g0.lr() == 1e-3);
+  CHECK(g0.weight_decay() == 1e-2);
+  CHECK(g1.lr() == 1e-5);
+  CHECK(g1.weight_decay() == 0.0);
+  // One step: AdamW's first update is lr·sign(g) (bias-corrected m/√v = ±1) after decay p·(1 − lr·wd).
+  opt->zero_grad();
+  (a.sum() + b.sum()).backward();
+  opt->step();
+  CHECK(a.detach()[0].item<double>() == Approx(1.0 * (1 - 1e-3 * 1e-2) - 1e-3).epsilon(1e-6));
+  CHECK(b.detach()[0].item<double>() == Approx(1.0 - 1e-5).epsilon(1e-7));
+}
+
 TEST_CASE("checkpoints are atomic and resume bit-identically", "[torch][checkpoint]") {
   const auto dir = fs::temp_directory_path() / ("ptp_torch_ckpt_" + std::to_string(::getpid()));
   fs::create_directories(dir);

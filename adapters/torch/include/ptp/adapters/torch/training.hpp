@@ -40,6 +40,34 @@ inline std::unique_ptr<::torch::optim::AdamW> adamw(std::vector<at::Tensor> para
       ::torch::optim::AdamWOptions(o.lr).weight_decay(o.weight_decay).betas({o.beta1, o.beta2}).eps(o.eps));
 }
 
+/// One parameter group of a grouped AdamW: its tensors and its own rate and decay.
+struct adamw_group {
+  std::vector<at::Tensor> params;
+  double lr;
+  double weight_decay;
+};
+
+/// AdamW over groups with their own lr and weight decay; betas and eps from `o`, whose lr and
+/// weight_decay are only the optimizer's defaults. Each group's lr and decay are set again
+/// after construction: LibTorch (2.15, optimizer.h _merge_by_comparison) treats a group
+/// option equal to AdamWOptions' constructor default (lr 1e-3, decay 1e-2) as unset and
+/// replaces it with the optimizer's default, so a head at 1e-3 beside a prompt at 1e-5 would
+/// silently train at 1e-5.
+inline std::unique_ptr<::torch::optim::AdamW> adamw(std::vector<adamw_group> groups, adamw_options o = {}) {
+  auto options = [&](double lr, double wd) {
+    return ::torch::optim::AdamWOptions(lr).weight_decay(wd).betas({o.beta1, o.beta2}).eps(o.eps);
+  };
+  std::vector<::torch::optim::OptimizerParamGroup> param_groups;
+  for (auto& g : groups)
+    param_groups.emplace_back(g.params, std::make_unique<::torch::optim::AdamWOptions>(options(g.lr, g.weight_decay)));
+  auto opt = std::make_unique<::torch::optim::AdamW>(std::move(param_groups), options(o.lr, o.weight_decay));
+  for (std::size_t i = 0; i < groups.size(); ++i) {
+    auto& set = static_cast<::torch::optim::AdamWOptions&>(opt->param_groups()[i].options());
+    set.lr(groups[i].lr).weight_decay(groups[i].weight_decay);
+  }
+  return opt;
+}
+
 /// Linear warm-up from 0 to each group's base lr over `warmup` steps, then linear decay to 0
 /// at `total` steps (Hugging Face's get_linear_schedule_with_warmup, which P-tuning v2 uses):
 ///   factor(s) = s / max(1, warmup)                            for s < warmup

@@ -34,8 +34,8 @@ struct no_embedding_perturbation {
 /// forward/backward pass over their 2B stacked rows instead of two passes over B
 /// (docs/algorithms.md §2 "Batched passes"). Only for stages whose δ does not depend on the
 /// clean pass (`batchable`: gaussian, uniform, neftune, r3f); the model must be a
-/// StackableModel (StackableLogitModel for R3F). Off by default: it is not faster on CPU
-/// (BENCHMARKS.md "Batched clean + perturbed passes").
+/// StackableModel (StackableLogitModel for R3F). Opt-in: on the CPU bench it is not faster at
+/// 1 thread (BENCHMARKS.md "Batched clean + perturbed passes").
 /// @code
 ///   auto reg = ptp::regularizer(ptp::batched_passes{}, ptp::embedding::gaussian{.sigma = 1e-2});
 /// @endcode

@@ -1,6 +1,8 @@
 // bench/bench_train_step.cpp — one P-tuning v2 training step on the packaged MiniLM (real
 // weights, frozen), CPU: vanilla, PTP-RN (Gaussian), PGD-3 and FreeLB-3, each a full step
-// (word-embedding lookup, forward, backward, AdamW). References measured in the same run:
+// (word-embedding lookup, forward, backward, AdamW); and, under batched/B<b>_L128/, vanilla,
+// PTP-RN and PTP-RN with ptp::batched_passes (clean + perturbed as one 2B pass; run by
+// bench/batched_passes.sh). References measured in the same run:
 //  * the vanilla step itself — a method's overhead is time / (passes × vanilla);
 //  * torch::mm 2048×2048 fp32 — the machine's GEMM rate, against which the vanilla step's
 //    achieved GFLOP/s (model FLOPs counted by step_flops below) is read.
@@ -167,20 +169,21 @@ struct ptv2_model {
   }
 };
 
-enum class method { vanilla, rn, pgd, freelb };
+enum class method { vanilla, rn, pgd, freelb, rn_batched };
 const char* method_name(method m) {
   switch (m) {
     case method::vanilla: return "vanilla";
     case method::rn: return "rn";
+    case method::rn_batched: return "rn_batched";
     case method::pgd: return "pgd3";
     case method::freelb: return "freelb3";
   }
   return "?";
 }
 method parse_method(const std::string& s) {
-  for (auto m : {method::vanilla, method::rn, method::pgd, method::freelb})
+  for (auto m : {method::vanilla, method::rn, method::pgd, method::freelb, method::rn_batched})
     if (s == method_name(m)) return m;
-  throw std::invalid_argument("unknown method '" + s + "' (vanilla, rn, pgd3, freelb3)");
+  throw std::invalid_argument("unknown method '" + s + "' (vanilla, rn, pgd3, freelb3, rn_batched)");
 }
 
 /// One training step's runner for method m: (loss, passes) per call.
@@ -195,7 +198,7 @@ struct stepper {
       : in(make_inputs(c)),
         model(in),
         f([this](const at::Tensor& e, const at::Tensor& mask) { return model.forward(e, mask); }, model.parameters(),
-          in.mask, in.labels),
+          in.mask, in.labels, {.stackable = which == method::rn_batched}),
         m(which) {}
 
   template <class Reg>
@@ -214,6 +217,7 @@ struct stepper {
     namespace pe = ptp::embedding;
     static const auto vanilla = ptp::regularizer();
     static const auto rn = ptp::regularizer(pe::gaussian{.sigma = 1e-2});
+    static const auto rn_batched = ptp::regularizer(ptp::batched_passes{}, pe::gaussian{.sigma = 1e-2});
     static const auto pgd = ptp::regularizer(pe::pgd{.steps = 3, .step_size = 0.03, .epsilon = 0.3,
                                                      .init = pe::init_kind::zero, .norm = ptp::norm_type::l2});
     static const auto freelb = ptp::regularizer(pe::freelb{.steps = 3, .step_size = 0.1, .epsilon = 0.0,
@@ -224,6 +228,7 @@ struct stepper {
       case method::rn: return run(rn);
       case method::pgd: return run(pgd);
       case method::freelb: return run(freelb);
+      case method::rn_batched: return run(rn_batched);
     }
     return {0, 0};
   }
@@ -323,6 +328,16 @@ int main(int argc, char** argv) {
           ->Unit(benchmark::kMillisecond)
           ->MeasureProcessCPUTime()
           ->Iterations(is_probe(c) ? 20 * iters : iters);
+    }
+  // ptp::batched_passes against two passes (bench/batched_passes.sh), at B 8 and 16
+  for (const auto b : {std::int64_t{8}, std::int64_t{16}})
+    for (auto m : {method::vanilla, method::rn, method::rn_batched}) {
+      const config c{b, 128};
+      const auto name = "batched/B" + std::to_string(b) + "_L128/" + method_name(m);
+      benchmark::RegisterBenchmark(name.c_str(), [c, m](benchmark::State& st) { bm_step(st, c, m); })
+          ->Unit(benchmark::kMillisecond)
+          ->MeasureProcessCPUTime()
+          ->Iterations(iters);
     }
   int n = static_cast<int>(rest.size());
   benchmark::Initialize(&n, rest.data());

@@ -73,6 +73,20 @@ concept has_logits_backward = requires(M& m, const T& e, const logits_t<M, T>& d
   m.logits_backward(e, dz, g, w);  // vector–Jacobian product from B×C logit gradients
 };
 
+// --- Stackable blocks: one pass over [a; b] (2B rows) instead of two over B (batched_passes) ---
+template <class F, class T>
+concept has_evaluate_stacked = requires(F& f, const T& a, const T& b, double w) {
+  f.evaluate_stacked(a, b, w, w);  // {L(a), L(b)}; wa·∇_θ L(a) + wb·∇_θ L(b) added, one pass
+};
+template <class M, class T>
+concept has_logits_stacked = requires(M& m, const T& a, const T& b) {
+  m.logits_stacked(a, b);  // {z(a), z(b)} from one forward pass over [a; b], graph kept…
+};
+template <class M, class T>
+concept has_logits_backward_stacked = requires(M& m, const T& a, const T& b, const logits_t<M, T>& dz, double w) {
+  m.logits_backward_stacked(a, b, dz, dz, w);  // …for one backward pass with [dz_a; dz_b]
+};
+
 // --- TextModel blocks: what a step needs to run a (perturbed) token batch ------------------
 template <class M, class X>
 concept has_embed = requires(M& m, const X& x) {
@@ -109,6 +123,19 @@ concept Differentiable =
 /// Differentiable (cross-entropy), and it is what symmetric-KL objectives need.
 template <class M, class T>
 concept LogitModel = Tensor<T> && detail::has_logits<M, T> && detail::has_logits_backward<M, T>;
+
+/// A Differentiable that evaluates two inputs of one batch (the clean e and a perturbed
+/// e + δ) in one forward/backward pass over their 2B rows (ptp::batched_passes):
+/// `evaluate_stacked(a, b, wa, wb)` returns {L(a), L(b)} and ADDS wa·∇_θ L(a) + wb·∇_θ L(b).
+template <class F, class T>
+concept StackableModel = Differentiable<F, T> && detail::has_evaluate_stacked<F, T>;
+
+/// A LogitModel whose clean and perturbed logits come from one stacked pass (R3F under
+/// ptp::batched_passes): `logits_stacked(a, b)` → {z(a), z(b)}, then
+/// `logits_backward_stacked(a, b, dz_a, dz_b, w)` runs the one backward pass.
+template <class M, class T>
+concept StackableLogitModel =
+    LogitModel<M, T> && detail::has_logits_stacked<M, T> && detail::has_logits_backward_stacked<M, T>;
 
 /// A model that reads text (docs/algorithms.md §2: x̃ = text_perturb(x); e = embed(x̃)):
 /// `m.embed(x)` turns a token batch x (clean or perturbed) into `.embeddings` (B×L×d), `.mask`
@@ -178,6 +205,22 @@ constexpr void logit_model() {
   static_assert(detail::has_logits<M, T>, "ptp::LogitModel: missing `logits(const T& e)` returning B×C scores (concepts.hpp; needed by SMART/R3F/consistency)");
   static_assert(detail::has_logits_backward<M, T>,
                 "ptp::LogitModel: missing `logits_backward(const T& e, const Z& dlogits, T* grad_e, double w)` (concepts.hpp)");
+}
+
+template <class F, class T>
+constexpr void stackable_model() {
+  differentiable<F, T>();
+  static_assert(detail::has_evaluate_stacked<F, T>,
+                "ptp::batched_passes: the model lacks `evaluate_stacked(a, b, wa, wb)` — one pass over the 2B rows "
+                "(concepts.hpp StackableModel; ptp::torch::autograd_model with options.stackable)");
+}
+
+template <class M, class T>
+constexpr void stackable_logit_model() {
+  logit_model<M, T>();
+  static_assert(detail::has_logits_stacked<M, T> && detail::has_logits_backward_stacked<M, T>,
+                "ptp::batched_passes: a consistency objective needs `logits_stacked(a, b)` and "
+                "`logits_backward_stacked(a, b, dz_a, dz_b, w)` (concepts.hpp StackableLogitModel)");
 }
 
 template <class M, class X>

@@ -30,6 +30,19 @@ struct no_embedding_perturbation {
   [[nodiscard]] constexpr std::size_t passes() const { return 1; }
 };
 
+/// Policy tag for ptp::regularizer(...): evaluate the clean and the perturbed input in ONE
+/// forward/backward pass over their 2B stacked rows instead of two passes over B
+/// (docs/algorithms.md §2 "Batched passes"). Only for stages whose δ does not depend on the
+/// clean pass (`batchable`: gaussian, uniform, neftune, r3f); the model must be a
+/// StackableModel (StackableLogitModel for R3F). Opt-in: on the CPU bench it is not faster at
+/// 1 thread (BENCHMARKS.md "Batched clean + perturbed passes").
+/// @code
+///   auto reg = ptp::regularizer(ptp::batched_passes{}, ptp::embedding::gaussian{.sigma = 1e-2});
+/// @endcode
+struct batched_passes {
+  using policy_tag = void;
+};
+
 /// Thrown by the step when a loss or gradient is not finite; says which term and where.
 inline void require_finite(double loss, const std::string& term) {
   if (!std::isfinite(loss)) throw non_finite_error("ptp: non-finite loss in the " + term + " term (" + std::to_string(loss) + ")");
@@ -169,6 +182,12 @@ template <class S>
 concept has_default_objective = requires { typename S::default_objective; };
 template <class S>
 concept stage_needs_logits = requires { requires S::needs_logits; };
+template <class S>
+concept is_policy = requires { typename S::policy_tag; };
+// A stage whose δ is independent of the clean pass (no clean gradient or logits, one δ):
+// its clean and perturbed passes may be stacked (batched_passes).
+template <class S>
+concept is_batchable = requires { requires S::batchable; };
 
 // Whether any of the text stages reads the clean pass's gradient (text::GradientTextPerturbation).
 template <class Tuple>
@@ -188,12 +207,14 @@ constexpr losses::kl_gradient reference_kl_gradient() {
 
 /// Text stages (in order), one embedding stage and one objective, applied as one step.
 /// Build with ptp::regularizer(...); see DESIGN.md "How a user meets it".
-template <class Text, class Embedding, class Objective>
+/// `Batched`: ptp::batched_passes was given (clean and perturbed in one stacked pass).
+template <class Text, class Embedding, class Objective, bool Batched = false>
 class regularizer_t {
  public:
   using regularizer_tag = void;
   using objective_type = Objective;
   using embedding_type = Embedding;
+  static constexpr bool batched = Batched;
 
   regularizer_t(Text text, Embedding emb, Objective obj)
       : text_(std::move(text)), embedding_(std::move(emb)), objective_(std::move(obj)) {}
@@ -309,6 +330,8 @@ class regularizer_t {
       ctx.count_pass();
       require_finite(l, "clean");
       return l;
+    } else if constexpr (Batched) {
+      return stacked_loss(fd.get(), ctx, gen);
     } else if constexpr (std::is_same_v<Objective, objective::consistency>) {
       return consistency_loss(fd.get(), ctx, gen);
     } else {
@@ -408,6 +431,16 @@ class regularizer_t {
     const T x = ops::add(e, *points.front().delta);
     const Z zq = f.logits(x);
     Z dzc, dzq;
+    const double l = consistency_terms(f, zc, zq, dzc, dzq);
+    f.logits_backward(e, dzc, static_cast<T*>(nullptr), 1.0);
+    f.logits_backward(x, dzq, static_cast<T*>(nullptr), 1.0);
+    ctx.count_pass();
+    return l;
+  }
+
+  // [CE(zc)] + λ·symKL(zc, zq), and the logit gradients dzc, dzq of that sum.
+  template <class F, class Z>
+  double consistency_terms(F& f, const Z& zc, const Z& zq, Z& dzc, Z& dzq) const {
     const auto how = objective_.gradient.value_or(detail::reference_kl_gradient<Embedding>());
     const double kl = losses::sym_kl(zc, zq, &dzc, &dzq, how);
     require_finite(kl, "consistency (symmetric KL)");
@@ -422,10 +455,46 @@ class regularizer_t {
       require_finite(ce, "clean");
       ops::axpy(dzc, 1.0, dce);
     }
-    f.logits_backward(e, dzc, static_cast<T*>(nullptr), 1.0);
-    f.logits_backward(x, dzq, static_cast<T*>(nullptr), 1.0);
-    ctx.count_pass();
     return ce + lam * kl;
+  }
+
+  // batched_passes: a batchable stage's δ does not depend on the clean pass, so it is drawn
+  // first (the same draws as the two-pass form) and the clean e and e + δ run as one pass
+  // over their 2B rows — counted as two passes, the rows of two. Same terms, same weights.
+  template <class F, class Ctx>
+  double stacked_loss(F& f, Ctx& ctx, generator& gen) const {
+    using T = typename Ctx::tensor_type;
+    const T& e = ctx.embeddings();
+    auto points = embedding_.perturb(ctx, gen);
+    if (points.size() != 1 || !points.front().delta)
+      throw std::logic_error("ptp::batched_passes: the stage must give exactly one δ");
+    const T x = ops::add(e, *points.front().delta);
+    if constexpr (std::is_same_v<Objective, objective::consistency>) {
+      check::stackable_logit_model<F, T>();
+      using Z = detail::logits_t<F, T>;
+      auto [zc, zq] = f.logits_stacked(e, x);
+      Z dzc, dzq;
+      const double l = consistency_terms(f, zc, zq, dzc, dzq);
+      f.logits_backward_stacked(e, x, dzc, dzq, 1.0);
+      ctx.count_pass();
+      ctx.count_pass();
+      return l;
+    } else {
+      check::stackable_model<F, T>();
+      const double cw = objective_.clean_weight(), lam = objective_.perturbed_weight(), w = points.front().weight;
+      if (cw == 0) {  // no clean term (perturbed_only): one pass, nothing to stack
+        const double l = differentiable_ref<F, T>(f).evaluate_with_gradient(x, nullptr, lam * w);
+        ctx.count_pass();
+        require_finite(l, "perturbed");
+        return lam * (w * l);
+      }
+      const auto [lc, lp] = f.evaluate_stacked(e, x, cw, lam * w);
+      ctx.count_pass();
+      ctx.count_pass();
+      require_finite(lc, "clean");
+      require_finite(lp, "perturbed");
+      return cw * lc + lam * (w * lp);
+    }
   }
 
   Text text_;
@@ -443,7 +512,7 @@ constexpr std::size_t count_objective = (std::size_t{0} + ... + (is_objective<S>
 template <class S>
 auto as_tuple_if_text(S&& s) {
   using U = std::remove_cvref_t<S>;
-  if constexpr (is_embedding_stage<U> || is_objective<U>) return std::tuple<>{};
+  if constexpr (is_embedding_stage<U> || is_objective<U> || is_policy<U>) return std::tuple<>{};
   else return std::tuple<U>{std::forward<S>(s)};
 }
 template <class S>
@@ -490,7 +559,19 @@ auto regularizer(S&&... stages) {
   using O = decltype(obj);
   if constexpr (!std::is_same_v<E, no_embedding_perturbation>) check::embedding_perturbation<E>();
   check::objective<O>();
-  return regularizer_t<decltype(text), E, O>(std::move(text), std::move(emb), std::move(obj));
+  constexpr bool batched = (std::is_same_v<std::remove_cvref_t<S>, batched_passes> || ...);
+  if constexpr (batched) {
+    static_assert(!std::is_same_v<E, no_embedding_perturbation>,
+                  "ptp::batched_passes: no embedding stage, so no perturbed pass to stack with the clean one");
+    static_assert(std::tuple_size_v<decltype(text)> == 0,
+                  "ptp::batched_passes: text stages are not stacked (the perturbed text is embedded on its own; "
+                  "gradient-aware ones, A2T, need the clean gradient first) (docs/algorithms.md §2)");
+    static_assert(detail::is_batchable<E>,
+                  "ptp::batched_passes: this embedding stage is not `batchable` — its δ needs the clean pass's gradient "
+                  "or logits, or earlier passes (FGM, PGD, FreeLB, SMART), so its passes cannot run as one "
+                  "(docs/algorithms.md §2)");
+  }
+  return regularizer_t<decltype(text), E, O, batched>(std::move(text), std::move(emb), std::move(obj));
 }
 
 }  // namespace ptp

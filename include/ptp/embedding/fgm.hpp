@@ -16,6 +16,7 @@ struct fgm {
   double epsilon = 1e-2;          ///< step length
   norm_type norm = norm_type::l2;  ///< l2 → FGM, linf → FGSM
   static constexpr bool needs_clean_gradient = true;
+  static constexpr bool batchable = false;  // δ is built from the clean pass's gradient
   [[nodiscard]] constexpr std::size_t passes() const { return 2; }
 
   /// δ from a gradient already masked.

@@ -29,6 +29,7 @@ struct freelb {
   norm_type norm = norm_type::l2;
   bool shared_dropout = true;         ///< one dropout mask for the K passes (false: a fresh one each)
   static constexpr bool needs_clean_gradient = false;
+  static constexpr bool batchable = false;  // each δ_k comes from the previous pass's gradient
   [[nodiscard]] std::size_t passes() const { return static_cast<std::size_t>(std::max(steps, 0)) + 1; }
 
   template <class Ctx>

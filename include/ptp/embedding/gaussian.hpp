@@ -22,6 +22,7 @@ struct gaussian {
   double sigma = 1e-2;   ///< standard deviation (relative or absolute)
   bool relative = true;  ///< scale σ by the per-example embedding RMS
   static constexpr bool needs_clean_gradient = false;
+  static constexpr bool batchable = true;  // δ is drawn without the clean pass: stackable with it
   [[nodiscard]] constexpr std::size_t passes() const { return 2; }  // clean + perturbed
 
   /// δ for embeddings e under mask (B×L×d, B×L); advances gen.

@@ -16,6 +16,7 @@ struct neftune {
   using embedding_stage_tag = void;
   double alpha = 5.0;  ///< NEFTune's α (the paper's sweep: 5, 10, 15)
   static constexpr bool needs_clean_gradient = false;
+  static constexpr bool batchable = true;  // δ is drawn without the clean pass: stackable with it
   [[nodiscard]] constexpr std::size_t passes() const { return 2; }
 
   template <class T, class M>

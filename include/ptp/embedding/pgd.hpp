@@ -32,6 +32,7 @@ struct pgd {
   double init_magnitude = 0.2;      ///< scale of the L2 random start (L∞: ε, see above)
   norm_type norm = norm_type::l2;   ///< ball and step geometry
   static constexpr bool needs_clean_gradient = true;
+  static constexpr bool batchable = false;  // the ascent starts from the clean pass's gradient
   [[nodiscard]] std::size_t passes() const {
     return static_cast<std::size_t>(std::max(steps, 0)) + (init == init_kind::zero ? 1 : 2);
   }

@@ -20,6 +20,7 @@ struct r3f {
   double epsilon = 1e-5;
   noise_kind noise = noise_kind::uniform;
   static constexpr bool needs_clean_gradient = false;
+  static constexpr bool batchable = true;  // δ is drawn without the clean logits: one stacked pass
   static constexpr bool needs_logits = true;
   [[nodiscard]] constexpr std::size_t passes() const { return 2; }
 

@@ -37,6 +37,7 @@ struct smart {
   ascent_loss ascent = ascent_loss::stable_kl;  ///< D (mt-dnn: stable_kl)
   bool ascent_mean = false;  ///< D averaged over the batch instead of summed (mt-dnn: summed)
   static constexpr bool needs_clean_gradient = false;
+  static constexpr bool batchable = false;  // the ascent needs the clean logits
   static constexpr bool needs_logits = true;
   [[nodiscard]] std::size_t passes() const { return static_cast<std::size_t>(std::max(steps, 0)) + 2; }
 

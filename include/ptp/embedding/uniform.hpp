@@ -13,6 +13,7 @@ struct uniform {
   using embedding_stage_tag = void;
   double epsilon = 1e-2;  ///< half-width of the interval (absolute)
   static constexpr bool needs_clean_gradient = false;
+  static constexpr bool batchable = true;  // δ is drawn without the clean pass: stackable with it
   [[nodiscard]] constexpr std::size_t passes() const { return 2; }
 
   template <class T, class M>

@@ -61,6 +61,11 @@ struct autograd_model_options {
   std::vector<std::shared_ptr<::torch::nn::Module>> modules = {};
   /// …unless the forward has no train/eval-dependent layers (no dropout, no batch norm).
   bool mode_free_forward = false;
+  /// The forward function treats rows independently and takes any batch size (no batch norm,
+  /// nothing sized to B captured), so evaluate_stacked / logits_stacked may run it on the 2B
+  /// rows [clean; perturbed] with the attention mask repeated (ptp::batched_passes). Off:
+  /// they refuse (std::logic_error) — the function is opaque, so the user must say so.
+  bool stackable = false;
 };
 
 /// The state of torch's default generators that a forward pass draws dropout from: the CPU
@@ -84,6 +89,10 @@ struct torch_random_state {
 /// Other inputs are detached; δ is always a constant (backend add() detaches it).
 ///  * random_state() / restore_random_state(s)  torch's generator states, so a stage can replay
 ///                                     one dropout mask over several passes (FreeLB)
+///  * evaluate_stacked(a, b, wa, wb)   with options.stackable: one pass over the 2B rows [a; b]:
+///                                     {L(a), L(b)}, wa·∇_θ L(a) + wb·∇_θ L(b) added (StackableModel)
+///  * logits_stacked(a, b) / logits_backward_stacked(a, b, dza, dzb, w)  the same for logits
+///                                     (StackableLogitModel: R3F under ptp::batched_passes)
 /// @code
 ///   auto f = ptp::torch::autograd_model(
 ///       [&](const at::Tensor& e, const at::Tensor& m) { return net(prompt->join(e), prompt->join_mask(m)); },
@@ -111,12 +120,19 @@ class autograd_model {
       labels_host_.assign(h.data_ptr<std::int64_t>(), h.data_ptr<std::int64_t>() + h.numel());
     }
     cache_.clear();
+    stacked_mask_ = at::Tensor();
+    stacked_ = {};
+    stacked_b_ = {};
   }
 
   const at::Tensor& attention_mask() const { return mask_; }
   std::span<const std::int64_t> labels() const { return labels_host_; }
   const std::vector<at::Tensor>& parameters() const { return params_; }
-  void clear_cache() { cache_.clear(); }
+  void clear_cache() {
+    cache_.clear();
+    stacked_ = {};
+    stacked_b_ = {};
+  }
   /// Forward passes run so far (a check that the cache saves work).
   std::size_t forward_passes() const { return forwards_; }
 
@@ -169,6 +185,56 @@ class autograd_model {
     return loss.item<double>();
   }
 
+  /// One forward/backward pass over the 2B rows [a; b] (options.stackable): returns {L(a),
+  /// L(b)}, each the mean cross-entropy of its B rows, and ADDS wa·∇_θ L(a) + wb·∇_θ L(b) to
+  /// .grad. Equals evaluate_with_gradient(a, nullptr, wa) then (b, nullptr, wb) up to float
+  /// rounding when the forward draws nothing (dropout off).
+  std::pair<double, double> evaluate_stacked(const at::Tensor& a, const at::Tensor& b, double wa, double wb) {
+    auto x = stacked_input(a, b);
+    ++forwards_;
+    const auto z = forward_(x, stacked_mask());
+    const auto B = a.size(0);
+    const auto la = loss_of(z.narrow(0, 0, B)), lb = loss_of(z.narrow(0, B, B));
+    const auto loss = la * wa + lb * wb;
+    stacked_backward(loss, at::Tensor(), x, a, b, wa != 0 || wb != 0);
+    return {la.item<double>(), lb.item<double>()};
+  }
+
+  /// Training-mode logits of a and b (detached) from one forward pass over [a; b]
+  /// (options.stackable); the graph stays for logits_backward_stacked(a, b, …).
+  std::pair<at::Tensor, at::Tensor> logits_stacked(const at::Tensor& a, const at::Tensor& b) {
+    auto x = stacked_input(a, b);
+    ++forwards_;
+    auto z = forward_(x, stacked_mask());
+    stacked_ = {a, a._version(), x, z};
+    stacked_b_ = {b, b._version(), {}, {}};
+    const auto B = a.size(0);
+    const auto zd = z.detach();
+    return {zd.narrow(0, 0, B), zd.narrow(0, B, B)};
+  }
+
+  /// Backward pass of logits_stacked(a, b) with [dza; dzb]: w·∇_θ added to .grad (and w·∂/∂a,
+  /// w·∂/∂b into a's and b's own graphs when they have one). Recomputes the forward pass when
+  /// a or b is not the pair of the last logits_stacked call.
+  void logits_backward_stacked(const at::Tensor& a, const at::Tensor& b, const at::Tensor& dza, const at::Tensor& dzb,
+                               double w) {
+    at::Tensor x, z;
+    if (stacked_.z.defined() && stacked_.key.is_same(a) && stacked_.version == a._version() &&
+        stacked_b_.key.is_same(b) && stacked_b_.version == b._version()) {
+      x = stacked_.x;
+      z = stacked_.z;
+    } else {
+      x = stacked_input(a, b);
+      ++forwards_;
+      z = forward_(x, stacked_mask());
+    }
+    stacked_ = {};
+    stacked_b_ = {};
+    if (w == 0) return;
+    const auto dz = at::cat({dza.detach(), dzb.detach()}, 0).to(z.device(), z.scalar_type()) * w;
+    stacked_backward(z, dz, x, a, b, true);
+  }
+
   /// Training-mode logits (detached); the graph stays cached for logits_backward(e, …).
   at::Tensor logits(const at::Tensor& e) {
     auto x = input(e, true);
@@ -214,6 +280,65 @@ class autograd_model {
     auto x = e.detach();
     if (need_grad || e.requires_grad()) x.requires_grad_(true);
     return x;
+  }
+
+  // [a; b] as one detached leaf (2B rows) recording ∇ — θ's gradient needs the graph.
+  at::Tensor stacked_input(const at::Tensor& a, const at::Tensor& b) const {
+    if (!options_.stackable)
+      throw std::logic_error("ptp::torch::autograd_model: evaluate_stacked/logits_stacked need options.stackable = true "
+                             "(the forward must treat rows independently and take 2B rows; ptp::batched_passes)");
+    if (a.sizes() != b.sizes())
+      throw shape_error("ptp::torch::autograd_model: stacked inputs of different shapes " +
+                        ptp::to_string(backend<at::Tensor>::shape(a)) + " and " + ptp::to_string(backend<at::Tensor>::shape(b)));
+    auto x = at::cat({a.detach(), b.detach()}, 0);
+    x.requires_grad_(true);
+    return x;
+  }
+  // The attention mask repeated for [a; b], built once per batch.
+  const at::Tensor& stacked_mask() {
+    if (!stacked_mask_.defined() && mask_.defined()) stacked_mask_ = at::cat({mask_, mask_}, 0);
+    return stacked_mask_;
+  }
+
+  // One backward pass of a stacked evaluation whose output already carries the weights
+  // (wa·L(a) + wb·L(b), or w·[dza; dzb]): θ's gradient added to .grad, and ∂/∂a, ∂/∂b sent
+  // into a's and b's own graphs when they have one (trainable inputs, as backward()).
+  void stacked_backward(const at::Tensor& out, const at::Tensor& dz, const at::Tensor& x, const at::Tensor& a,
+                        const at::Tensor& b, bool any_weight) {
+    if (!any_weight || !out.requires_grad()) return;
+    std::vector<at::Tensor> inputs;
+    const bool upstream = a.requires_grad() || b.requires_grad();
+    if (upstream) inputs.push_back(x);
+    std::vector<std::size_t> which;
+    for (std::size_t i = 0; i < params_.size(); ++i)
+      if (params_[i].requires_grad()) {
+        inputs.push_back(params_[i]);
+        which.push_back(i);
+      }
+    if (inputs.empty()) return;
+    std::vector<at::Tensor> grad_out;
+    if (dz.defined()) grad_out.push_back(dz);
+    auto grads = ::torch::autograd::grad({out}, inputs, grad_out, /*retain_graph=*/false, /*create_graph=*/false,
+                                         /*allow_unused=*/true);
+    std::size_t k = 0;
+    if (upstream) {
+      const auto& gx = grads[k++];
+      if (gx.defined()) {
+        const auto B = a.size(0);
+        std::vector<at::Tensor> to, by;
+        if (a.requires_grad()) to.push_back(a), by.push_back(gx.narrow(0, 0, B).detach());
+        if (b.requires_grad()) to.push_back(b), by.push_back(gx.narrow(0, B, B).detach());
+        ::torch::autograd::backward(to, by, /*retain_graph=*/true);
+      }
+    }
+    ::torch::NoGradGuard ng;
+    for (std::size_t i : which) {
+      const auto& gp = grads[k++];
+      if (!gp.defined()) continue;
+      auto& p = params_[i];
+      if (p.grad().defined()) p.mutable_grad().add_(gp);
+      else p.mutable_grad() = gp.clone();
+    }
   }
 
   at::Tensor loss_of(const at::Tensor& z) const {
@@ -272,10 +397,14 @@ class autograd_model {
   at::Tensor mask_, labels_dev_;
   std::vector<std::int64_t> labels_host_;
   std::deque<cached> cache_;
+  at::Tensor stacked_mask_;
+  cached stacked_, stacked_b_;  // the graph of the last logits_stacked(a, b), keyed by a and b
   std::size_t forwards_ = 0;
 };
 
 static_assert(ptp::Differentiable<autograd_model, at::Tensor>);
 static_assert(ptp::LogitModel<autograd_model, at::Tensor>);
+static_assert(ptp::StackableModel<autograd_model, at::Tensor>);
+static_assert(ptp::StackableLogitModel<autograd_model, at::Tensor>);
 
 }  // namespace ptp::torch

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <stdexcept>
@@ -92,6 +93,12 @@ struct step_guard {
   std::int64_t batch = -1;  ///< batch index in the epoch, −1: unknown
   on_non_finite policy = on_non_finite::stop;
   double max_grad_norm = 0;  ///< > 0: clip the global L2 norm of every optimizer parameter's gradient (PET/P-tuning: 1.0)
+  /// Data parallelism (distributed.hpp): called on every rank after the step's terms, before
+  /// the finiteness policy, clipping and the optimizer step, with the rank's loss and whether
+  /// its own terms failed; it replaces the gradients (and the loss) by their sums over ranks
+  /// weighted by each rank's share and returns whether any rank failed — so every rank takes
+  /// the same decision, and no rank leaves the collective the others wait in.
+  std::function<bool(::torch::optim::Optimizer&, double& loss, bool failed)> synchronize = {};
 };
 
 /// Scales the gradients of `opt`'s parameters so that their global L2 norm is at most
@@ -135,6 +142,11 @@ double guarded_step(Terms&& terms, ::torch::optim::Optimizer& optimizer, linear_
     if (!gradients_finite(optimizer)) fault = "ptp: non-finite parameter gradient (θ) after the step's terms";
   } catch (const non_finite_error& e) {
     fault = e.what();
+  }
+  if (guard.synchronize) {
+    if (!fault.empty()) optimizer.zero_grad();  // a failed rank still joins, with nothing to add
+    if (guard.synchronize(optimizer, loss, !fault.empty()) && fault.empty())
+      fault = "ptp: another rank's step was not finite (data-parallel)";
   }
   if (!fault.empty()) {
     if (guard.policy == on_non_finite::stop)
@@ -186,6 +198,12 @@ double train_step_text(const Reg& reg, const Seq& seq, Prepare&& prepare, genera
                        const step_guard& guard = {}) {
   embed_with<std::remove_reference_t<Prepare>&> model{prepare};
   return detail::guarded_step([&] { return reg.step(model, seq, gen, mode::train); }, optimizer, schedule, guard);
+}
+
+/// The step of a data-parallel rank whose share of the batch is empty: no terms, but it joins
+/// guard.synchronize and takes the same optimizer and schedule step as the other ranks.
+inline double train_step_without_data(::torch::optim::Optimizer& optimizer, linear_warmup_decay* schedule, const step_guard& guard) {
+  return detail::guarded_step([] { return 0.0; }, optimizer, schedule, guard);
 }
 
 namespace detail {

@@ -238,6 +238,8 @@ struct checkpoint_state {
   std::int64_t step = 0;  ///< the caller's global step (saved; set on load)
 };
 
+inline void save_archive(const std::filesystem::path& path, ::torch::serialize::OutputArchive& root);
+
 /// Saves `prompt` (any torch::nn::Module: its parameters and buffers) and `state` to `path`
 /// atomically: written to `path.tmp-<pid>`, flushed and fsync'd, then renamed over `path`
 /// (and the directory synced), so a crash leaves either the old or the new checkpoint.
@@ -254,24 +256,29 @@ inline void save_checkpoint(const std::filesystem::path& path, const ::torch::nn
   if (state.schedule) root.write("schedule_step", at::tensor(std::vector<std::int64_t>{state.schedule->steps_taken()}, at::kLong));
   if (state.gen) root.write("generator", detail::generator_state(*state.gen));
   root.write("step", at::tensor(std::vector<std::int64_t>{state.step}, at::kLong));
+  save_archive(path, root);
+}
 
+/// Writes `root` to `path` atomically (save_checkpoint's way: a temporary file, flushed and
+/// fsync'd, renamed over `path`): a crash leaves the old file or the new one.
+inline void save_archive(const std::filesystem::path& path, ::torch::serialize::OutputArchive& root) {
   const auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
   std::filesystem::create_directories(dir);
   auto tmp = path;
   tmp += ".tmp-" + std::to_string(::getpid());
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw std::runtime_error("ptp::torch::save_checkpoint: cannot write " + tmp.string());
+    if (!out) throw std::runtime_error("ptp::torch::save_archive: cannot write " + tmp.string());
     root.save_to(out);
     out.flush();
-    if (!out) throw std::runtime_error("ptp::torch::save_checkpoint: write failed for " + tmp.string());
+    if (!out) throw std::runtime_error("ptp::torch::save_archive: write failed for " + tmp.string());
   }
   detail::sync_path(tmp, true);
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
   if (ec) {
     std::filesystem::remove(tmp);
-    throw std::runtime_error("ptp::torch::save_checkpoint: rename to " + path.string() + " failed: " + ec.message());
+    throw std::runtime_error("ptp::torch::save_archive: rename to " + path.string() + " failed: " + ec.message());
   }
   detail::sync_path(dir, false);
 }

@@ -127,15 +127,15 @@ class trainer {
     if (dp && dp->root()) {  // the throughput line (BENCHMARKS.md "Scaling out")
       const auto& t = dp->stats();
       const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_train).count();
-      const double per_step = t.gradient_reductions ? static_cast<double>(t.bytes) / static_cast<double>(t.collectives) : 0.0;
+      const double steps = static_cast<double>(std::max<std::int64_t>(1, t.gradient_reductions));
       std::fprintf(stderr,
                    "%s: data-parallel %d ranks x %d threads: %.2f train examples/s (%lld examples in %.1f s of steps; %.1f s with "
-                   "evaluation), %lld collectives, %.0f bytes all-reduced per collective, %.3f MB per step, %.2f s in communication "
-                   "(%.1f %% of the steps' time)\n",
+                   "evaluation); gradient all-reduce %.2f MB per step in %lld-byte buckets; %.2f s in it (%.1f %% of the steps' time); "
+                   "%lld collectives in all\n",
                    cfg_.label.c_str(), dp->size(), cfg_.threads, train_seconds > 0 ? static_cast<double>(trained_examples) / train_seconds : 0.0,
-                   static_cast<long long>(trained_examples), train_seconds, wall, static_cast<long long>(t.collectives), per_step,
-                   t.gradient_reductions ? 1e-6 * static_cast<double>(t.bytes) / static_cast<double>(t.gradient_reductions) : 0.0,
-                   t.seconds, train_seconds > 0 ? 100.0 * t.seconds / train_seconds : 0.0);
+                   static_cast<long long>(trained_examples), train_seconds, wall, 1e-6 * static_cast<double>(t.gradient_bytes) / steps,
+                   static_cast<long long>(ptp::torch::distributed::group::bucket_bytes), t.gradient_seconds,
+                   train_seconds > 0 ? 100.0 * t.gradient_seconds / train_seconds : 0.0, static_cast<long long>(t.collectives));
     }
     res_.steps = step_no_;
     res_.text_edits_per_example = examples_ > 0 ? edits_ / examples_ : 0.0;

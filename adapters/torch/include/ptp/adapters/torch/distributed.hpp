@@ -124,8 +124,10 @@ inline share share_of(std::int64_t n, int rank, int world) {
 
 /// What the collectives cost so far (rank-local): bytes all-reduced, seconds waited, calls.
 struct traffic {
-  std::int64_t bytes = 0, collectives = 0, gradient_reductions = 0;
+  std::int64_t bytes = 0, collectives = 0;
+  std::int64_t gradient_reductions = 0, gradient_bytes = 0;  ///< the steps' all-reduces alone
   double seconds = 0;
+  double gradient_seconds = 0;  ///< in all_reduce_gradients, flattening and copying back included
 };
 
 /// One process group (this rank's view): the store, the Gloo or NCCL backend, the timeout.
@@ -205,6 +207,7 @@ class group {
   /// ride in the last bucket and come back summed over ranks.
   void all_reduce_gradients(const std::vector<at::Tensor>& params, double weight, std::span<double> extras = {}) {
     ::torch::NoGradGuard ng;
+    const auto t0 = std::chrono::steady_clock::now();
     ++stats_.gradient_reductions;
     std::vector<at::Tensor> grads;
     std::vector<float> defined;
@@ -227,6 +230,7 @@ class group {
       o.reduceOp = c10d::ReduceOp::SUM;
       o.timeout = timeout_;
       run("gradient all-reduce", backend_->allreduce(v, o), flat.numel() * flat.element_size());
+      stats_.gradient_bytes += flat.numel() * flat.element_size();
       if (last) {
         const auto t = flat.narrow(0, flat.numel() - static_cast<std::int64_t>(tail.size()), static_cast<std::int64_t>(tail.size()))
                            .to(at::kCPU, at::kDouble)
@@ -243,6 +247,7 @@ class group {
       else if (g.defined()) g.copy_(grads[i]);
       else g = grads[i].to(params[i].scalar_type());
     }
+    stats_.gradient_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
 
   /// Element-wise sums over ranks of `v` (double; evaluation counts and predictions).

@@ -101,7 +101,7 @@ fi
 [[ $mode == faults ]] || { echo "mode must be equal or faults" >&2; exit 2; }
 
 # (1) SIGKILL, ranks started by hand: seed 1 finishes, rank 1 dies during seed 2
-long=("${small[@]}" --methods vanilla --seeds 1-2 --max-steps 30 --eval-every 0 --quiet)
+long=("${small[@]}" --methods vanilla --seeds 1-2 --max-steps 12 --eval-every 0 --quiet)
 port=$(free_port)
 out=$work/kill.jsonl
 for r in 0 1; do

@@ -85,5 +85,29 @@ if(Torch_FOUND AND NOT TARGET ptp::torch_wheel_libs)
                  INTERFACE_LINK_OPTIONS "LINKER:-rpath-link,${_ptp_wheel_libs}")
   endif()
   unset(_ptp_wheel_libs)
+  # Data parallelism (ptp/adapters/torch/distributed.hpp): LibTorch's c10d is in its
+  # libraries, but ProcessGroupGloo.hpp includes Gloo's headers, which the wheel does not
+  # ship (Debian: libgloo-dev), and compiles only with USE_C10D_GLOO. Missing headers fail
+  # the configure instead of dropping the feature without a word.
+  find_path(PTP_GLOO_INCLUDE_DIR NAMES gloo/algorithm.h gloo/rendezvous/store.h)
+  if(NOT PTP_GLOO_INCLUDE_DIR)
+    message(FATAL_ERROR "ptp::torch: Gloo's headers (gloo/algorithm.h) were not found, and ptp data-parallel training "
+                        "(distributed.hpp) needs them. Install them (Debian: apt-get install libgloo-dev) or point "
+                        "PTP_GLOO_INCLUDE_DIR at them.")
+  endif()
+  set_property(TARGET ptp::torch_wheel_libs APPEND PROPERTY INTERFACE_COMPILE_DEFINITIONS USE_C10D_GLOO)
+  set_property(TARGET ptp::torch_wheel_libs APPEND PROPERTY INTERFACE_INCLUDE_DIRECTORIES "${PTP_GLOO_INCLUDE_DIR}")
+  # NCCL for CUDA tensors, where this LibTorch has CUDA and NCCL's header is beside it.
+  if(TARGET torch_cuda OR TORCH_CUDA_LIBRARIES)
+    find_path(PTP_NCCL_INCLUDE_DIR NAMES nccl.h HINTS "${TORCH_INSTALL_PREFIX}/../nvidia/nccl/include")
+    file(GLOB _ptp_cuda_inc LIST_DIRECTORIES true "${TORCH_INSTALL_PREFIX}/../nvidia/cu*/include")
+    find_path(PTP_CUDA_RUNTIME_INCLUDE_DIR NAMES cuda_runtime_api.h HINTS ${_ptp_cuda_inc} ${CUDAToolkit_INCLUDE_DIRS})
+    if(PTP_NCCL_INCLUDE_DIR AND PTP_CUDA_RUNTIME_INCLUDE_DIR)
+      set_property(TARGET ptp::torch_wheel_libs APPEND PROPERTY INTERFACE_COMPILE_DEFINITIONS USE_C10D_NCCL)
+      set_property(TARGET ptp::torch_wheel_libs APPEND PROPERTY INTERFACE_INCLUDE_DIRECTORIES
+                   "${PTP_NCCL_INCLUDE_DIR}" "${PTP_CUDA_RUNTIME_INCLUDE_DIR}")
+    endif()
+    unset(_ptp_cuda_inc)
+  endif()
 endif()
 ]=])

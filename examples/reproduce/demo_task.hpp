@@ -129,7 +129,8 @@ inline demo_data build_demo(const demo_options& o, const common_cli& cli, const 
   }
   if (o.task == "wic") {
     const auto task = build_wordnet_wic(wn, o.wic);
-    if (!wic_jsonl.empty()) write_wordnet_wic(task, wic_jsonl);
+    const auto* dp = ptp::torch::distributed::joined();
+    if (!wic_jsonl.empty() && (!dp || dp->root())) write_wordnet_wic(task, wic_jsonl);  // under torchrun rank 0 writes
     std::snprintf(line, sizeof line, "WordNet WiC: %zu train / %zu dev / %zu test pairs (balanced, no lemma shared across splits)",
                   task.train.size(), task.dev.size(), task.test.size());
     return {wordnet_wic_run_data(task, cli), wic_task_name, line};

@@ -60,6 +60,9 @@ struct run_config {
   std::string device = "cpu";
   bool show_progress = true;
   std::string label;                ///< progress label prefix
+  /// Under torchrun: the run's epoch-level resume point (rank 0 writes it after each epoch; a
+  /// restarted group continues from it). Empty: none. Not part of the identity.
+  std::string resume_file;
 
   /// The run's identity for the results file: everything that changes the numbers except
   /// the seed (recorded on its own), the device and the thread count.

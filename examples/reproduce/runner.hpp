@@ -188,9 +188,10 @@ inline run_result run_with_step(const run_config& cfg, const run_data& data, con
   prompt_model& model = rm.model;
   const auto train = rm.enc.all(data.train), select = rm.enc.all(data.select), rep = rm.enc.all(data.report);
   const batch_setup setup{.model = model, .params = trained_parameters(cfg, model), .pad = rm.tok.pad(), .prompt_tokens = rm.prompt_tokens,
-                          .device = rm.device, .head = cfg.head, .encode = [&rm](const example& ex) { return rm.enc(ex); }};
+                          .device = rm.device, .head = cfg.head, .encode = [&rm](const example& ex) { return rm.enc(ex); },
+                          .group = ptp::torch::distributed::joined()};
   const evaluator evaluate{.model = model, .batch_size = cfg.eval_batch_size, .pad = rm.tok.pad(), .prompt_tokens = rm.prompt_tokens,
-                           .device = rm.device, .task = data.info.task};
+                           .device = rm.device, .task = data.info.task, .group = ptp::torch::distributed::joined()};
   trainer t(cfg, data, setup, evaluate);
   run_text_resources resources(rm.tok, model.backbone()->word_embeddings->weight);  // outlives the step, whose stages refer to it
   run_result res = t.train(train, select, make(resources));

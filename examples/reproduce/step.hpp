@@ -4,6 +4,7 @@
 #pragma once
 
 #include <ptp/adapters/torch.hpp>
+#include <ptp/adapters/torch/distributed.hpp>
 #include <ptp/ptp.hpp>
 #include <ptp/text/a2t.hpp>
 #include <ptp/text/concepts.hpp>
@@ -35,6 +36,7 @@ struct batch_setup {
   at::Device device = at::kCPU;
   head_kind head = head_kind::classifier;
   std::function<encoded_example(const example&)> encode;
+  ptp::torch::distributed::group* group = nullptr;  ///< under torchrun: this rank's group (trainer.hpp shards batches)
 };
 
 /// One training batch as a ptp TextModel (regularizer_t::step's model, train_step_text's

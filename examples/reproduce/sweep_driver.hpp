@@ -5,9 +5,11 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <ptp/adapters/torch/distributed.hpp>
 #include <ptp/progress.hpp>
 #include <ptp/sweep.hpp>
 
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -147,6 +149,7 @@ struct common_cli {
 
   /// Call after parsing: checks the method names, resolves the head and the default model.
   void finish() {
+    join_torchrun();
     check_methods(split_list(methods));
     if (head == "classifier") base.head = head_kind::classifier;
     else if (head == "cloze") base.head = head_kind::cloze;
@@ -156,6 +159,27 @@ struct common_cli {
     base.max_train = max_train;
     base.max_eval = max_eval;
   }
+
+  /// Under torchrun (its variables set), this process's data-parallel group, else null.
+  std::unique_ptr<ptp::torch::distributed::group> group;
+
+ private:
+  // Joins torchrun's group once (finish() may run twice). Ranks other than 0 write nothing:
+  // no progress, and their stdout (the same table as rank 0's) goes to /dev/null.
+  void join_torchrun() {
+    if (joined_) return;
+    joined_ = true;
+    group = ptp::torch::distributed::join_from_env(at::Device(base.device));
+    if (!group) return;
+    if (!group->root()) {
+      base.show_progress = false;
+      if (!std::freopen("/dev/null", "w", stdout)) throw std::runtime_error("rank " + std::to_string(group->rank()) + ": cannot silence stdout");
+    } else {
+      std::fprintf(stderr, "torchrun: %d ranks (%s), this is rank 0; collective timeout %.0f s\n", group->size(),
+                   base.device == "cpu" ? "Gloo" : "NCCL", std::chrono::duration<double>(ptp::torch::distributed::collective_timeout()).count());
+    }
+  }
+  bool joined_ = false;
 };
 
 
@@ -265,8 +289,12 @@ inline sweep_outcome run_sweep(const std::vector<sweep_job>& jobs, const std::st
   if (!checkpoint_dir.empty()) fs::create_directories(checkpoint_dir);
   const auto t0 = std::chrono::steady_clock::now();
   sweep_outcome o;
+  // Under torchrun every rank runs every job in step; rank 0 alone reads and writes the files
+  // and tells the others which jobs are done.
+  auto* const dp = ptp::torch::distributed::joined();
+  const bool writer = !dp || dp->root();
   std::optional<sweep::results_file> results;
-  if (!out.empty()) {
+  if (!out.empty() && writer) {
     const fs::path p(out);
     if (p.has_parent_path()) fs::create_directories(p.parent_path());
     results.emplace(p);
@@ -277,12 +305,20 @@ inline sweep_outcome run_sweep(const std::vector<sweep_job>& jobs, const std::st
   // still gets its table).
   auto write_summary = [&] { write_sweep_summary(results->records(), out); };
   std::map<std::string, run_data> cache;
-  progress bar("sweep", jobs.size(), progress_options{.style = progress_style::lines, .log_interval = 0.0, .unit = "run"});
-  for (const auto& job : jobs) {
+  std::optional<progress> bar;
+  if (writer) bar.emplace("sweep", jobs.size(), progress_options{.style = progress_style::lines, .log_interval = 0.0, .unit = "run"});
+  std::vector<double> done(jobs.size(), 0.0);
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    const sweep::run_record r{.task = jobs[i].task, .method = jobs[i].method, .config = jobs[i].cfg.identity(), .seed = jobs[i].seed};
+    done[i] = results && results->done(r.run_key()) ? 1.0 : 0.0;
+  }
+  if (dp) dp->all_reduce_sum(done);  // rank 0's flags (the others' are 0)
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    const auto& job = jobs[i];
     sweep::run_record rec{.task = job.task, .method = job.method, .config = job.cfg.identity(), .seed = job.seed};
-    if (results && results->done(rec.run_key())) {
+    if (done[i] > 0) {
       ++o.skipped;
-      bar.skip();
+      if (bar) bar->skip();
       continue;
     }
     if (stop_after && o.finished >= stop_after) {
@@ -295,27 +331,29 @@ inline sweep_outcome run_sweep(const std::vector<sweep_job>& jobs, const std::st
     cfg.seed = job.seed;
     cfg.method = job.method;
     cfg.label = job.task + " " + job.method + " seed " + std::to_string(job.seed);
+    if (dp && !out.empty()) cfg.resume_file = out + ".resume/" + job.task + "-" + job.method + "-seed" + std::to_string(job.seed) + ".pt";
     const auto r = runner ? runner(cfg, it->second)
                  : checkpoint_dir.empty()
                      ? run(cfg, it->second)
                      : run_method(cfg, it->second, [&](trained_run& tr) {
-                         tr.model.save(checkpoint_path(checkpoint_dir, job.task, job.method, job.seed));
+                         if (writer) tr.model.save(checkpoint_path(checkpoint_dir, job.task, job.method, job.seed));
                        });
     rec.metrics = record_metrics(r);
     rec.wall_seconds = r.wall_seconds;
-    std::fprintf(stderr, "%s: %s %.2f (best epoch %d, step %lld of %lld, %s %.2f) in %.1f s\n", cfg.label.c_str(),
+    if (writer) std::fprintf(stderr, "%s: %s %.2f (best epoch %d, step %lld of %lld, %s %.2f) in %.1f s\n", cfg.label.c_str(),
                  it->second.report_name.c_str(), 100 * r.report.at("accuracy"), r.best_epoch, static_cast<long long>(r.best_step),
                  static_cast<long long>(r.steps), it->second.select_name.c_str(), 100 * r.select.at("accuracy"), r.wall_seconds);
     if (results) {
       results->append(rec);
       write_summary();
+      if (!cfg.resume_file.empty()) fs::remove(cfg.resume_file);  // the run is in the results now
     } else {
       o.records.push_back(rec);
     }
     ++o.finished;
-    bar.advance();
+    if (bar) bar->advance();
   }
-  bar.finish();
+  if (bar) bar->finish();
   if (results) {
     if (o.finished == 0 && !results->records().empty()) write_summary();  // else already current
     o.records = results->records();

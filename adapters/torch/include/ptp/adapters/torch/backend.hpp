@@ -66,6 +66,46 @@ class use_torch_generator {
   state previous_;
 };
 
+/// While alive, ptp's random fills on torch tensors (this thread) are keyed by row: row b of
+/// a filled tensor (its first dimension) draws from a sub-stream of (seed, stream, offset) and
+/// of its global index `first_row + b`, and each fill advances the generator by one block,
+/// whatever the shape. A data-parallel rank whose share of the batch starts at global row
+/// `first_row` then perturbs each example exactly as one process does on the joined batch,
+/// however the batch is split or padded (positions past a row's length are masked anyway).
+/// Fills outside a scope are unchanged (the generator's plain stream).
+/// @code
+///   ptp::torch::keyed_noise scope(share.begin);   // this rank's rows start there
+///   double loss = ptp::torch::train_step(reg, f, e, mask, gen, *opt);
+/// @endcode
+class keyed_noise {
+ public:
+  explicit keyed_noise(std::int64_t first_row) : previous_(current_()) { current_() = first_row; }
+  ~keyed_noise() { current_() = previous_; }
+  keyed_noise(const keyed_noise&) = delete;
+  keyed_noise& operator=(const keyed_noise&) = delete;
+  /// The first row's global index while a scope is active on this thread.
+  [[nodiscard]] static std::optional<std::int64_t> first_row() { return current_(); }
+
+  /// The generator of global row `row` for the fill at `gen`'s position (SplitMix64 mixing).
+  [[nodiscard]] static generator row_generator(const generator& gen, std::int64_t row) {
+    return generator{.seed = mix(gen.seed ^ mix(gen.offset + 0x6B657965644E6F69ull)), .stream = mix(gen.stream ^ mix(static_cast<std::uint64_t>(row) + 1)),
+                     .offset = 0};
+  }
+
+ private:
+  static constexpr std::uint64_t mix(std::uint64_t z) {
+    z += 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+  static std::optional<std::int64_t>& current_() {
+    thread_local std::optional<std::int64_t> s;
+    return s;
+  }
+  std::optional<std::int64_t> previous_;
+};
+
 namespace detail {
 
 // The (blocks, block size) view of a B×L×d tensor for a granularity, as a 2-D reshape.
@@ -78,6 +118,20 @@ inline std::pair<std::int64_t, std::int64_t> blocks(const at::Tensor& t, granula
     case granularity::global: return {1, n};
   }
   return {1, n};
+}
+
+// Fills host tensor h (contiguous) row by row from keyed_noise's row generators; `draw`
+// fills one row's span from a generator. Advances gen by one block.
+template <class V, class Draw>
+void keyed_fill(at::Tensor& h, generator& gen, std::int64_t first_row, Draw&& draw) {
+  const auto rows = h.dim() == 0 ? std::int64_t{1} : h.size(0);
+  const auto per_row = rows == 0 ? 0 : h.numel() / rows;
+  V* p = h.data_ptr<V>();
+  for (std::int64_t b = 0; b < rows; ++b) {
+    auto g = keyed_noise::row_generator(gen, first_row + b);
+    draw(g, std::span<V>(p + b * per_row, static_cast<std::size_t>(per_row)));
+  }
+  ++gen.offset;
 }
 
 // A dtype the host generator writes directly.
@@ -198,7 +252,11 @@ struct backend<at::Tensor> {
       return;
     }
     auto host = at::empty(t.sizes(), at::TensorOptions().dtype(ptp::torch::detail::host_fill_dtype(t.scalar_type())));
-    if (host.scalar_type() == at::kDouble)
+    if (const auto first = ptp::torch::keyed_noise::first_row()) {
+      auto draw = [stddev](generator& g, auto row) { g.fill_normal(row, 0.0, stddev); };
+      if (host.scalar_type() == at::kDouble) ptp::torch::detail::keyed_fill<double>(host, gen, *first, draw);
+      else ptp::torch::detail::keyed_fill<float>(host, gen, *first, draw);
+    } else if (host.scalar_type() == at::kDouble)
       gen.fill_normal(std::span<double>(host.data_ptr<double>(), static_cast<std::size_t>(host.numel())), 0.0, stddev);
     else
       gen.fill_normal(std::span<float>(host.data_ptr<float>(), static_cast<std::size_t>(host.numel())), 0.0, stddev);
@@ -211,7 +269,11 @@ struct backend<at::Tensor> {
       return;
     }
     auto host = at::empty(t.sizes(), at::TensorOptions().dtype(ptp::torch::detail::host_fill_dtype(t.scalar_type())));
-    if (host.scalar_type() == at::kDouble)
+    if (const auto first = ptp::torch::keyed_noise::first_row()) {
+      auto draw = [lo, hi](generator& g, auto row) { g.fill_uniform(row, lo, hi); };
+      if (host.scalar_type() == at::kDouble) ptp::torch::detail::keyed_fill<double>(host, gen, *first, draw);
+      else ptp::torch::detail::keyed_fill<float>(host, gen, *first, draw);
+    } else if (host.scalar_type() == at::kDouble)
       gen.fill_uniform(std::span<double>(host.data_ptr<double>(), static_cast<std::size_t>(host.numel())), lo, hi);
     else
       gen.fill_uniform(std::span<float>(host.data_ptr<float>(), static_cast<std::size_t>(host.numel())), lo, hi);

@@ -20,6 +20,8 @@
 
 #include <torch/torch.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -192,7 +194,7 @@ inline void save_mlm_head(pretrained_encoder& enc, const std::filesystem::path& 
     if (!p.in_base) tensors.emplace(p.name, p.tensor.detach());
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
   auto tmp = path;
-  tmp += ".tmp";
+  tmp += ".tmp-" + std::to_string(::getpid());  // per process: data-parallel ranks may fit the same head at once
   save_safetensors(tmp, tensors, metadata);
   std::filesystem::rename(tmp, path);
 }

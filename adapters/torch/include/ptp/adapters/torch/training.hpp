@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <stdexcept>
@@ -120,6 +121,12 @@ struct step_guard {
   std::int64_t batch = -1;  ///< batch index in the epoch, −1: unknown
   on_non_finite policy = on_non_finite::stop;
   double max_grad_norm = 0;  ///< > 0: clip the global L2 norm of every optimizer parameter's gradient (PET/P-tuning: 1.0)
+  /// Data parallelism (distributed.hpp): called on every rank after the step's terms, before
+  /// the finiteness policy, clipping and the optimizer step, with the rank's loss and whether
+  /// its own terms failed; it replaces the gradients (and the loss) by their sums over ranks
+  /// weighted by each rank's share and returns whether any rank failed — so every rank takes
+  /// the same decision, and no rank leaves the collective the others wait in.
+  std::function<bool(::torch::optim::Optimizer&, double& loss, bool failed)> synchronize = {};
 };
 
 /// Scales the gradients of `opt`'s parameters so that their global L2 norm is at most
@@ -163,6 +170,11 @@ double guarded_step(Terms&& terms, ::torch::optim::Optimizer& optimizer, linear_
     if (!gradients_finite(optimizer)) fault = "ptp: non-finite parameter gradient (θ) after the step's terms";
   } catch (const non_finite_error& e) {
     fault = e.what();
+  }
+  if (guard.synchronize) {
+    if (!fault.empty()) optimizer.zero_grad();  // a failed rank still joins, with nothing to add
+    if (guard.synchronize(optimizer, loss, !fault.empty()) && fault.empty())
+      fault = "ptp: another rank's step was not finite (data-parallel)";
   }
   if (!fault.empty()) {
     if (guard.policy == on_non_finite::stop)
@@ -216,6 +228,12 @@ double train_step_text(const Reg& reg, const Seq& seq, Prepare&& prepare, genera
   return detail::guarded_step([&] { return reg.step(model, seq, gen, mode::train); }, optimizer, schedule, guard);
 }
 
+/// The step of a data-parallel rank whose share of the batch is empty: no terms, but it joins
+/// guard.synchronize and takes the same optimizer and schedule step as the other ranks.
+inline double train_step_without_data(::torch::optim::Optimizer& optimizer, linear_warmup_decay* schedule, const step_guard& guard) {
+  return detail::guarded_step([] { return 0.0; }, optimizer, schedule, guard);
+}
+
 namespace detail {
 
 // fsync a path (file or directory); best effort on directories.
@@ -248,6 +266,8 @@ struct checkpoint_state {
   std::int64_t step = 0;  ///< the caller's global step (saved; set on load)
 };
 
+inline void save_archive(const std::filesystem::path& path, ::torch::serialize::OutputArchive& root);
+
 /// Saves `prompt` (any torch::nn::Module: its parameters and buffers) and `state` to `path`
 /// atomically: written to `path.tmp-<pid>`, flushed and fsync'd, then renamed over `path`
 /// (and the directory synced), so a crash leaves either the old or the new checkpoint.
@@ -264,24 +284,29 @@ inline void save_checkpoint(const std::filesystem::path& path, const ::torch::nn
   if (state.schedule) root.write("schedule_step", at::tensor(std::vector<std::int64_t>{state.schedule->steps_taken()}, at::kLong));
   if (state.gen) root.write("generator", detail::generator_state(*state.gen));
   root.write("step", at::tensor(std::vector<std::int64_t>{state.step}, at::kLong));
+  save_archive(path, root);
+}
 
+/// Writes `root` to `path` atomically (save_checkpoint's way: a temporary file, flushed and
+/// fsync'd, renamed over `path`): a crash leaves the old file or the new one.
+inline void save_archive(const std::filesystem::path& path, ::torch::serialize::OutputArchive& root) {
   const auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
   std::filesystem::create_directories(dir);
   auto tmp = path;
   tmp += ".tmp-" + std::to_string(::getpid());
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw std::runtime_error("ptp::torch::save_checkpoint: cannot write " + tmp.string());
+    if (!out) throw std::runtime_error("ptp::torch::save_archive: cannot write " + tmp.string());
     root.save_to(out);
     out.flush();
-    if (!out) throw std::runtime_error("ptp::torch::save_checkpoint: write failed for " + tmp.string());
+    if (!out) throw std::runtime_error("ptp::torch::save_archive: write failed for " + tmp.string());
   }
   detail::sync_path(tmp, true);
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
   if (ec) {
     std::filesystem::remove(tmp);
-    throw std::runtime_error("ptp::torch::save_checkpoint: rename to " + path.string() + " failed: " + ec.message());
+    throw std::runtime_error("ptp::torch::save_archive: rename to " + path.string() + " failed: " + ec.message());
   }
   detail::sync_path(dir, false);
 }

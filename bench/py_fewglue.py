@@ -56,6 +56,7 @@ import string
 import sys
 import time
 
+T_START = time.perf_counter()  # before torch and transformers are imported: the phases' clock
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -358,6 +359,7 @@ def run(task, method, seed, args, tok, data):
     order = random.Random(seed)
     per_epoch = math.ceil(len(train) / args.batch_size)
     length = args.max_length if args.padding == "max" else None
+    t_train, eval_s = time.perf_counter(), 0.0
     step, best, since_best, best_state, res = 0, -1.0, 0, None, {}
     loss_sum, loss_n, go_on, curve = 0.0, 0, True, []
     while step < total and go_on:
@@ -376,7 +378,9 @@ def run(task, method, seed, args, tok, data):
             sched.step()
             step += 1
             if step % args.eval_every == 0 or step == total:
+                te = time.perf_counter()
                 sel = evaluate(model, dev, task, args, enc.pad, args.prompt_tokens)
+                eval_s += time.perf_counter() - te
                 sc = selection_score(task, sel)
                 curve.append(sc)
                 if not args.quiet:
@@ -394,7 +398,9 @@ def run(task, method, seed, args, tok, data):
     with torch.no_grad():
         for k, v in model.named_parameters():
             v.copy_(best_state[k])
+    t_report = time.perf_counter()
     report = evaluate(model, rep, task, args, enc.pad, args.prompt_tokens)
+    t_end = time.perf_counter()
     counts = {}
     for r in rep:
         counts[r["label"]] = counts.get(r["label"], 0) + 1
@@ -403,7 +409,12 @@ def run(task, method, seed, args, tok, data):
     metrics.update({"best_step": res["best_step"], "steps": step, "majority": max(counts.values()) / len(rep)})
     return {"task": task, "method": method, "seed": seed, "lang": "py", "padding": args.padding, "threads": args.threads,
             "report_split": rep_name, "metrics": metrics, "select_curve": curve,
-            "wall_seconds": time.perf_counter() - t0}
+            "wall_seconds": time.perf_counter() - t0,
+            # wall seconds per phase: torch import + data + tokenizer (first run of the process only); transformers
+            # import (first run) + model load + encoding; training steps;
+            # dev32 evaluations, report split
+            "phases": {"imports_s": t0 - T_START, "setup_s": t_train - t0, "train_s": t_report - t_train - eval_s,
+                       "select_eval_s": eval_s, "report_eval_s": t_end - t_report}}
 
 
 def main():

@@ -116,7 +116,8 @@ def report(args):
     times = sorted(r["time"] for r in recs)
     print(f"{len(recs)} runs, {times[0]} .. {times[-1]} (end times, UTC); 1-min load average over the runs: "
           f"min {min(loads):.2f}, median {st.median(loads):.2f}, max {max(loads):.2f} on {os.cpu_count()} CPUs\n")
-    print("| task | method | threads | seeds | C++ wall s | Py max wall s | Py dyn wall s | C++/Py max | C++/Py dyn | "
+    print("| task | method | threads | seeds | C++ wall s | Py max wall s | Py dyn wall s | wall C++/Py max | wall C++/Py dyn | "
+          "C++ CPU s | Py max CPU s | Py dyn CPU s | CPU C++/Py max | CPU C++/Py dyn | "
           "C++ RSS MiB | Py max RSS MiB | Py dyn RSS MiB | RSS C++/Py max | RSS C++/Py dyn | acc C++ | acc Py max | acc Py dyn |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     keys = sorted({(r["task"], r["method"], r["threads"]) for r in recs},

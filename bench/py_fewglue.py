@@ -65,6 +65,8 @@ import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
+from py_perturb import l2_ascent  # noqa: E402
+
 # programs.hpp fewglue_presets(): task, max_steps, max_length, lr, warmup, pattern_id, head_lr
 PRESETS = {
     "pt-fewshot/CB": ("CB", 250, 256, 1e-5, 0, 1, -1.0),
@@ -239,16 +241,7 @@ def param_groups(model, args):
     ]
 
 
-# ---- methods ------------------------------------------------------------------------------
-
-def l2_ascent(delta, g, alpha, eps):
-    n = g.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, 1, 1)
-    delta = delta + alpha * g / n
-    if eps > 0:
-        dn = delta.flatten(1).norm(dim=1).view(-1, 1, 1)
-        delta = delta * torch.where(dn > eps, eps / dn, torch.ones_like(dn))
-    return delta
-
+# ---- methods (the L2 ascent step: py_perturb.py) -------------------------------------------
 
 def train_step(model, b, method, args):
     """Loss terms of one step, each back-propagated on its own (θ-gradients accumulated)."""

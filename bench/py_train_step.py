@@ -26,6 +26,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from py_perturb import l2_ascent
+
 PSL_DEFAULT = 8
 SIGMA, PGD_ALPHA, PGD_EPS, FLB_ALPHA, FLB_INIT = 1e-2, 0.03, 0.3, 0.1, 0.2
 PASSES = {"vanilla": 1, "rn": 2, "pgd3": 4, "freelb3": 4}
@@ -110,14 +112,6 @@ class Step:
     def loss(self, x):
         return F.cross_entropy(self.model(x, self.mask), self.labels)
 
-    def l2_step(self, delta, g, alpha, eps):
-        n = g.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, 1, 1)
-        delta = delta + alpha * g / n
-        if eps > 0:
-            dn = delta.flatten(1).norm(dim=1).view(-1, 1, 1)
-            delta = delta * torch.where(dn > eps, eps / dn, torch.ones_like(dn))
-        return delta
-
     def __call__(self):
         self.opt.zero_grad(set_to_none=True)
         with torch.no_grad():
@@ -138,11 +132,11 @@ class Step:
             x = e.detach().requires_grad_(True)
             loss = self.loss(x)
             loss.backward()  # θ-gradient of the clean term, and ∇_e: the first ascent gradient
-            delta = self.l2_step(torch.zeros_like(e), x.grad * m, PGD_ALPHA, PGD_EPS)
+            delta = l2_ascent(torch.zeros_like(e), x.grad * m, PGD_ALPHA, PGD_EPS)
             for _ in range(2):
                 xk = (e + delta).requires_grad_(True)
                 (g,) = torch.autograd.grad(self.loss(xk), xk)
-                delta = self.l2_step(delta, g * m, PGD_ALPHA, PGD_EPS)
+                delta = l2_ascent(delta, g * m, PGD_ALPHA, PGD_EPS)
             lp = self.loss(e + delta)
             lp.backward()
             loss = loss + lp
@@ -156,7 +150,7 @@ class Step:
                 lk.backward()
                 loss = loss + lk
                 if k < 2:
-                    delta = self.l2_step(delta, xk.grad * m, FLB_ALPHA, 0.0)
+                    delta = l2_ascent(delta, xk.grad * m, FLB_ALPHA, 0.0)
         else:
             raise SystemExit(f"unknown method {self.method}")
         self.opt.step()

@@ -1,19 +1,23 @@
 #!/usr/bin/env python3
-"""Hugging Face `tokenizers` throughput on the texts bench_tokenizers uses (single thread).
+"""Hugging Face `tokenizers` throughput on the texts bench_tokenizers uses.
 
-usage: hf_tokenizers_bench.py DATA_DIR      (DATA_DIR: the folder hf_reference.py wrote;
-                                             bench_tokenizers' build step creates it)
+usage: hf_tokenizers_bench.py DATA_DIR [--threads N]   (DATA_DIR: the folder hf_reference.py
+                                             wrote; bench_tokenizers' build step creates it)
 Reports texts/s for encode() one text at a time and for encode_batch() of all texts, no
-truncation/padding, best of 5 repetitions of >= 1 s each.
+truncation/padding, best of 5 repetitions of >= 1 s each. --threads N (default 1) is the
+size of the Rust thread pool encode_batch parallelises over (RAYON_NUM_THREADS); encode()
+one text at a time stays on the calling thread whatever N is.
 """
 import os
+import sys
 
-os.environ["TOKENIZERS_PARALLELISM"] = "false"  # before importing tokenizers
-os.environ["RAYON_NUM_THREADS"] = "1"
-os.environ["RAYON_RS_NUM_CPUS"] = "1"
+THREADS = int(sys.argv[sys.argv.index("--threads") + 1]) if "--threads" in sys.argv else 1
+# before importing tokenizers: it reads these once
+os.environ["TOKENIZERS_PARALLELISM"] = "true" if THREADS > 1 else "false"
+os.environ["RAYON_NUM_THREADS"] = str(THREADS)
+os.environ["RAYON_RS_NUM_CPUS"] = str(THREADS)
 
 import json  # noqa: E402
-import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -44,7 +48,7 @@ def main():
         "bpe_bytelevel": Tokenizer.from_file(str(data / "bpe" / "tokenizer.json")),
         "unigram": Tokenizer.from_file(str(data / "unigram" / "tokenizer.json")),
     }
-    print(f"{len(texts)} FewGLUE texts, {sum(len(t.encode()) for t in texts)} bytes; tokenizers single thread")
+    print(f"{len(texts)} FewGLUE texts, {sum(len(t.encode()) for t in texts)} bytes; tokenizers, {THREADS} thread(s)")
     for name, tok in tokenizers.items():
         tok.no_truncation()
         tok.no_padding()

@@ -1,7 +1,7 @@
-"""torch.randn throughput on the CPU generator, float32, one thread (BENCHMARKS.md,
-"Random numbers"); the C++ side is bench/bench_random.cpp.
+"""torch.randn throughput on the CPU generator, float32 (BENCHMARKS.md, "Random numbers");
+the C++ side is bench/bench_random.cpp.
 
-Usage: ~/.cache/ptp/venv/bin/python bench/py_randn_bench.py [--n 1048576] [--repeat 5]
+Usage: ~/.cache/ptp/venv/bin/python bench/py_randn_bench.py [--n 1048576] [--repeat 5] [--threads 1]
 Prints normals/s (best of `repeat` rounds of >= 1 s each, CPU and wall time) for
 torch.randn(n) (a new tensor per call) and torch.randn(n, out=buf) (reused buffer).
 """
@@ -33,8 +33,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=1 << 20)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (intra-op)")
     a = ap.parse_args()
-    torch.set_num_threads(1)
+    torch.set_num_threads(a.threads)
     torch.manual_seed(1)
     buf = torch.empty(a.n, dtype=torch.float32)
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, n {a.n}")

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <unistd.h>
 #include <variant>
 #include <vector>
@@ -155,6 +156,35 @@ TEST_CASE("byte-level BPE (tokenizer.json) matches HF tokenizers on FewGLUE", "[
 TEST_CASE("byte-level BPE (vocab.json + merges.txt) matches HF tokenizers on FewGLUE", "[text][tokenizers][parity]") {
   const std::string d = reference_dir() + "/bpe";
   check_parity(ptp::text::load_bpe_files(d + "/vocab.json", d + "/merges.txt"), "bpe");
+}
+
+// One tokenizer shared by four threads: the per-word cache never blocks (a thread that cannot
+// take its lock computes the word), and a 16-word cache is cleared and refilled all the time,
+// so lookups, stores and clears race. Every thread must still get HF's encodings.
+TEST_CASE("byte-level BPE shared by 4 threads, with a small cache, matches HF tokenizers on FewGLUE",
+          "[text][tokenizers][parity][threads]") {
+  const std::string d = reference_dir() + "/bpe";
+  auto tok = ptp::text::load_bpe_files(d + "/vocab.json", d + "/merges.txt", {.cache_capacity = 16});
+  tok.options().truncation.max_length = 0;  // as check_parity: whole texts
+  const corpus& c = get_corpus();
+  const json ref = load(reference_dir() + "/ref_bpe.json");
+  REQUIRE(ref.at("single").size() == c.texts.size());
+  std::vector<std::size_t> mismatches(4, 0);
+  {
+    std::vector<std::jthread> threads;
+    for (std::size_t t = 0; t < 4; ++t)
+      threads.emplace_back([&, t] {
+        for (int round = 0; round < 3; ++round)
+          for (std::size_t k = 0; k < c.texts.size(); ++k) {
+            const std::size_t i = (k + t * c.texts.size() / 4) % c.texts.size();  // threads start apart
+            if (!same(tok.encode(c.texts[i]), ref["single"][i])) ++mismatches[t];
+          }
+      });
+  }
+  for (std::size_t t = 0; t < 4; ++t) {
+    INFO("thread " << t);
+    CHECK(mismatches[t] == 0);
+  }
 }
 
 TEST_CASE("Unigram (tokenizer.json) matches HF tokenizers on FewGLUE", "[text][tokenizers][parity]") {

@@ -18,6 +18,7 @@
 #include <mutex>
 #include <optional>
 #include <queue>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -228,9 +229,13 @@ class bpe_model {
       out.push_back({t.id, s.ob[s.byte_char[t.begin]], s.oe[s.byte_char[t.end - 1]], word});
   }
 
+  // The cache never waits, as HF's (tokenizers/src/utils/cache.rs): readers share the lock,
+  // and a thread that cannot take it at once computes the word itself. With an exclusive
+  // lock, two threads sharing one tokenizer ran slower than one (BENCHMARKS.md, Tokenizers).
   bool lookup_cache(const std::string& w, std::vector<sub_token>& subs) const {
     if (options_.cache_capacity == 0) return false;
-    std::lock_guard lock(cache_mutex_);
+    std::shared_lock lock(cache_mutex_, std::try_to_lock);
+    if (!lock.owns_lock()) return false;
     const auto it = cache_.find(w);
     if (it == cache_.end()) return false;
     subs = it->second;
@@ -238,7 +243,8 @@ class bpe_model {
   }
   void store_cache(const std::string& w, const std::vector<sub_token>& subs) const {
     if (options_.cache_capacity == 0) return;
-    std::lock_guard lock(cache_mutex_);
+    std::unique_lock lock(cache_mutex_, std::try_to_lock);
+    if (!lock.owns_lock()) return;
     if (cache_.size() >= options_.cache_capacity) cache_.clear();
     cache_.emplace(w, subs);
   }
@@ -311,7 +317,7 @@ class bpe_model {
   std::array<std::string, 256> byte_chars_;
   std::array<std::int64_t, 256> byte_ids_{};
   std::vector<std::pair<std::size_t, std::size_t>> spaces_;
-  mutable std::mutex cache_mutex_;
+  mutable std::shared_mutex cache_mutex_;
   mutable std::unordered_map<std::string, std::vector<sub_token>, detail::string_hash, std::equal_to<>> cache_;
 };
 

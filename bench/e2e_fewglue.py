@@ -15,6 +15,8 @@ on average; /proc/loadavg is recorded before every run.
   bench/e2e_fewglue.py --full ...        the presets' schedules (cpu/<Task>: 125 steps) and
                                          the whole held-out report split
   bench/e2e_fewglue.py --report-only --keep DIR   print the table of an earlier run
+  bench/e2e_fewglue.py --compare CPP.jsonl PY.jsonl  accuracy parity over seeds: a ptp_fewglue
+                       results file (e.g. a cpu/<Task> sweep) against py_fewglue.py's, paired
 """
 import argparse
 import json
@@ -182,6 +184,38 @@ def report(args):
         print("seeds' spread: one seed per cell, not measured")
 
 
+def compare(cpp_file, py_file):
+    """Accuracy parity over seeds: ptp_fewglue's results (one line per task/method/seed, e.g. a
+    cpu/<Task> sweep) against py_fewglue.py's, paired by (task, method, seed)."""
+    def read(path):
+        out = {}
+        with open(path) as f:
+            for n, line in enumerate(f, 1):
+                try:
+                    r = json.loads(line)
+                    out[(r["task"], r["method"], int(r["seed"]))] = 100 * r["metrics"]["accuracy"]
+                except (ValueError, KeyError, TypeError) as e:
+                    raise SystemExit(f"{path}:{n}: not a results line with task, method, seed, metrics.accuracy ({e})")
+        return out
+    cpp, py = read(cpp_file), read(py_file)
+    pairs = sorted(set(cpp) & set(py))
+    if not pairs:
+        raise SystemExit(f"no (task, method, seed) in both {cpp_file} and {py_file}")
+    print("| task | method | seeds | C++ mean ± std | Python mean ± std | C++ − Python, paired: mean ± SE | per seed |")
+    print("|---|---|---:|---:|---:|---:|---|")
+    for task, method in sorted({k[:2] for k in pairs}):
+        ks = [k for k in pairs if k[:2] == (task, method)]
+        c, q = [cpp[k] for k in ks], [py[k] for k in ks]
+        d = [a - b for a, b in zip(c, q)]
+        sd = lambda xs: f"{st.stdev(xs):.2f}" if len(xs) > 1 else "—"
+        se = f"{st.stdev(d) / math.sqrt(len(d)):.2f}" if len(d) > 1 else "—"
+        print(f"| {task} | {method} | {len(ks)} | {st.mean(c):.2f} ± {sd(c)} | {st.mean(q):.2f} ± {sd(q)} | "
+              f"{st.mean(d):+.2f} ± {se} | {', '.join(f'{k[2]}: {x:+.1f}' for k, x in zip(ks, d))} |")
+    d = [cpp[k] - py[k] for k in pairs]
+    se = st.stdev(d) / math.sqrt(len(d)) if len(d) > 1 else float("nan")
+    print(f"\nall pairs: C++ − Python {st.mean(d):+.2f} ± {se:.2f} (SE) points, n = {len(d)}")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--build", default=os.path.join(ROOT, "build"))
@@ -195,7 +229,11 @@ def main():
     p.add_argument("--full", action="store_true", help="the cpu/<Task> presets' schedules (125 steps) and the whole report split")
     p.add_argument("--keep", default="", help="raw results folder (re-running resumes; default: a new temporary folder)")
     p.add_argument("--report-only", action="store_true")
+    p.add_argument("--compare", nargs=2, metavar=("CPP_JSONL", "PY_JSONL"),
+                   help="only compare accuracies: ptp_fewglue results against py_fewglue.py results, paired by seed")
     args = p.parse_args()
+    if args.compare:
+        return compare(*args.compare)
     args.tasks = args.tasks.split(",")
     args.methods = args.methods.split(",")
     seeds = []

@@ -401,7 +401,7 @@ def run(task, method, seed, args, tok, data):
     metrics.update({f"select_{k}": v for k, v in res["select"].items()})
     metrics.update({"best_step": res["best_step"], "steps": step, "majority": max(counts.values()) / len(rep)})
     return {"task": task, "method": method, "seed": seed, "lang": "py", "padding": args.padding, "threads": args.threads,
-            "report_split": rep_name, "metrics": metrics, "select_curve": curve,
+            "max_steps": args.max_steps, "report_split": rep_name, "metrics": metrics, "select_curve": curve,
             "wall_seconds": time.perf_counter() - t0,
             # wall seconds per phase: torch import + data + tokenizer (first run of the process only); transformers
             # import (first run) + model load + encoding; training steps;
@@ -461,8 +461,22 @@ def main():
     for part in args.seeds.split(","):
         a, _, b = part.partition("-")
         seeds += list(range(int(a), int(b or a) + 1))
+    # Resumes as ptp_fewglue does: a run whose (task, method, seed, padding, schedule) the --out
+    # file already holds is skipped, so a sweep cut off mid-way continues where it stopped.
+    done = set()
+    if args.out and os.path.exists(args.out):
+        with open(args.out) as f:
+            for n, line in enumerate(f, 1):
+                try:
+                    r = json.loads(line)
+                    done.add((r["task"], r["method"], r["seed"], r["padding"], r.get("max_steps", r["metrics"]["steps"])))
+                except (ValueError, KeyError, TypeError) as e:
+                    sys.exit(f"{args.out}:{n}: not a py_fewglue.py results line ({e})")
     for seed in seeds:
         for method in args.methods.split(","):
+            if (task, method, seed, args.padding, args.max_steps) in done:
+                print(f"skip {task} {method} seed {seed}: already in {args.out}", file=sys.stderr)
+                continue
             rec = run(task, method, seed, args, tok, data)
             line = json.dumps(rec)
             print(line)

@@ -124,6 +124,7 @@ def report(args):
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     keys = sorted({(r["task"], r["method"], r["threads"]) for r in recs},
                   key=lambda k: (k[2], k[0], ["vanilla", "ptp-rn", "ptp-adv"].index(k[1]) if k[1] in ("vanilla", "ptp-rn", "ptp-adv") else 9))
+    first_threads = min(k[2] for k in keys)
     ratios = {"wall_max": [], "wall_dyn": [], "cpu_max": [], "cpu_dyn": [], "rss_max": [], "rss_dyn": []}
     diffs = {"py-max": [], "py-dyn": []}
     for task, method, th in keys:
@@ -147,7 +148,7 @@ def report(args):
             ratios["cpu_dyn"].append(t[0]["cpu_s"] / t[2]["cpu_s"])
             ratios["rss_max"].append(t[0]["maxrss_kib"] / t[1]["maxrss_kib"])
             ratios["rss_dyn"].append(t[0]["maxrss_kib"] / t[2]["maxrss_kib"])
-            if th == min(k[2] for k in keys):  # a seed's accuracy does not depend on the thread count
+            if th == first_threads:  # one pair per seed: see the note below
                 diffs["py-max"].append(100 * (t[0]["accuracy"] - t[1]["accuracy"]))
                 diffs["py-dyn"].append(100 * (t[0]["accuracy"] - t[2]["accuracy"]))
         acc = lambda i: ", ".join(f"{100 * t[i]['accuracy']:.1f}" for t in trip)
@@ -165,14 +166,15 @@ def report(args):
     print(f"C++ CPU / Python dynamic (user+sys):   {mm(ratios['cpu_dyn'])}")
     print(f"C++ peak RSS / Python padded:          {mm(ratios['rss_max'])} (goal ≤ 1.0)")
     print(f"C++ peak RSS / Python dynamic:         {mm(ratios['rss_dyn'])} (goal ≤ 1.0)")
-    # Both programs are deterministic for a seed whatever the thread count (the raw records show
-    # it), so pairing every thread count would count one run's accuracy twice.
-    varies = [(r["task"], r["method"], r["seed"], r["variant"]) for r in recs
-              if any(q["accuracy"] != r["accuracy"] for q in recs
-                     if (q["task"], q["method"], q["seed"], q["variant"]) == (r["task"], r["method"], r["seed"], r["variant"]))]
+    # Both programs give a seed the same accuracy at every thread count, so the pairs above take
+    # the smallest thread count only (pairing each would count one run twice); say so if not.
+    accs = {}
+    for r in recs:
+        accs.setdefault((r["task"], r["method"], r["seed"], r["variant"]), set()).add(r["accuracy"])
+    varies = sorted(k for k, a in accs.items() if len(a) > 1)
     if varies:
-        print(f"note: accuracy differs between thread counts for {sorted(set(varies))[:3]}…; "
-              "the differences below use the smallest thread count only")
+        print(f"note: accuracy differs between thread counts for {varies[:3]}…; "
+              f"the differences below use {first_threads} thread(s) only")
     for v, d in diffs.items():
         n = len(d)
         se = st.stdev(d) / math.sqrt(n) if n > 1 else float("nan")

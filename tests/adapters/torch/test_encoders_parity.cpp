@@ -14,6 +14,7 @@
 // after the LibTorch headers: c10 defines a CHECK macro of its own, and Catch's must win
 #include "catch.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -118,14 +119,17 @@ torch::Tensor types_of(const safetensors_file& ref, const std::string& p) {
 
 /// Hidden states and pooled output of `model` over the reference's FewGLUE batches
 /// (b0., b1., …), with both attention backends; at least `min_texts` texts with the fused one.
-/// Both backends are held to `tol` (1e-4 unless a model's conditioning is measured to need more).
+/// The fused backend (the default, what every program runs) is held to `tolerance`; the math
+/// backend, a cross-check formulation, to `math_tolerance`.
 void check_fewglue_batches(pretrained_encoder& model, const safetensors_file& ref, const std::string& label,
-                           std::int64_t min_texts, double tol = tolerance) {
+                           std::int64_t min_texts, double math_tolerance = tolerance) {
   const auto batches = ref.tensor("num_batches").item<std::int64_t>();
-  // Every position is held to `tol`, padding included. Outputs at padding positions are the
-  // noisiest (transformers' own fp32 is up to ~6e-5 off its float64 run there, ~3e-6 at real
-  // tokens), so both fp32 implementations are also measured against the float64 run of the
-  // same weights, and ours must be within `tol` of it everywhere too.
+  // Every position is held to 1e-4 against transformers' fp32, padding included. Outputs at
+  // padding positions are the noisiest (transformers' own fp32 is up to ~6e-5 off its float64
+  // run there, ~3e-6 at real tokens), so both fp32 implementations are also measured against
+  // the float64 run of the same weights: ours must be within 1e-4 of it, or within twice
+  // transformers' own fp32 distance where that is larger (how far any fp32 order of
+  // operations lands depends on the CPU's kernels; see the MPNet case).
   for (auto backend : {attention_backend::fused, attention_backend::math}) {
     model->set_attention_backend(backend);
     // the explicit formulation is a cross-check: a quarter of the batches is enough
@@ -156,9 +160,10 @@ void check_fewglue_batches(pretrained_encoder& model, const safetensors_file& re
               << label << name << " pooled: max abs diff " << pooled << " over " << texts << " texts\n";
     REQUIRE(texts >= (backend == attention_backend::fused ? min_texts : min_texts / 4));
     REQUIRE(padded > 0);
+    const double tol = backend == attention_backend::fused ? tolerance : math_tolerance;
     REQUIRE(hidden <= tol);
     REQUIRE(hidden_pad <= tol);
-    REQUIRE(ours_vs_f64 <= tol);
+    REQUIRE(ours_vs_f64 <= std::max(tol, 2 * hf_vs_f64));
     REQUIRE(pooled <= tol);
   }
   model->set_attention_backend(attention_backend::fused);
@@ -286,15 +291,17 @@ TEST_CASE("parity: all-mpnet-base-v2 on FewGLUE equals transformers", "[parity][
   const auto buckets = ref.tensor("buckets");
   REQUIRE(torch::equal(ptp::torch::detail::relative_position_buckets(buckets.size(0), torch::kCPU), buckets));
   REQUIRE(ref.tensor("num_batches").item<std::int64_t>() >= 8);
-  // Held to 2e-4, not 1e-4, and why: row 12 of batch 0 (a full 128-token BoolQ text) is
+  // A thin margin here, and why: row 12 of batch 0 (a full 128-token BoolQ text) is
   // ill-conditioned. Each of our layers is within ~1e-6 of transformers' given the same input,
   // as its own fp32 is of its float64 run, but layers 5–9 amplify that ~1000× on this row for
   // any fp32 order of operations other than transformers' own (at::scaled_dot_product_attention
-  // in Python lands at 4e-5 too). Where it lands depends on the CPU's kernels, not on the
-  // thread count. Against transformers' fp32, fused / math backend: 7.1e-5 / 8.9e-5 on one
-  // machine, 6.4e-5 / 1.26e-4 on the AMD EPYC of 2026-12-05, 9.7e-5 / 2.9e-5 on the AVX2-only
-  // AMD EPYC of 2026-12-07, where ours is also 1.22e-4 from the float64 run (fused) and
-  // transformers' own fp32 8.2e-5.
+  // in Python lands at 4e-5 too): measured 7e-5 (fused) and 9e-5 (math) there, where
+  // transformers' fp32 is 2e-6 from its float64 run. The math backend's order of operations
+  // lands at 1.26e-4 on this row on the AMD EPYC of 2026-12-05 (9e-5 on an earlier machine;
+  // the same at 1 and 2 threads), so its cross-check is held to 2e-4; the fused backend, which
+  // every program runs, stays at 1e-4. On the AVX2-only AMD EPYC of 2026-12-07 the fused
+  // backend is 9.7e-5 from transformers' fp32 but 1.22e-4 from the float64 run, where
+  // transformers' own fp32 is 8.2e-5 from it: hence the float64 bar of twice that.
   check_fewglue_batches(model, ref, "mpnet", 128, 2e-4);
   // deep prefixes: positions shifted by psl, prefix keys without position bias (our choice)
   check_deep_prefix(model, ref, "mpnet");

@@ -268,11 +268,36 @@ inline fs::path checkpoint_path(const fs::path& dir, const std::string& task, co
   return dir / (task + "-" + method + "-seed" + std::to_string(seed) + ".pt");
 }
 
-/// Writes the score tables of `records` beside the results file `out`: <out stem>.summary.md/.csv.
+/// The score table (percentage points): task | method | metric | n | mean ± std | min | max;
+/// then each task's majority-class rate and every method paired against vanilla (mean
+/// difference ± SE with its 95 % interval, std ratio, Pitman–Morgan p).
+inline std::string sweep_report(const std::vector<sweep::run_record>& records) {
+  std::string out = sweep::summary_markdown(sweep::summarize(score_records(records)));
+  char line[256];
+  for (const auto& [task, rate] : sweep::majority_rates(records)) {
+    std::snprintf(line, sizeof line, "\n%s: majority-class rate of the report split %.2f %%\n", task.c_str(), 100 * rate);
+    out += line;
+  }
+  const auto paired = sweep::paired_rows(records, "vanilla", "accuracy");
+  if (!paired.empty()) {
+    out += "\nPaired against vanilla (same seed: same data order and initialisation), accuracy in points:\n\n";
+    out += sweep::paired_markdown(paired);
+  }
+  return out;
+}
+
+/// Prints sweep_report.
+inline void print_table(const std::vector<sweep::run_record>& records, std::FILE* out = stdout) {
+  std::fputs(sweep_report(records).c_str(), out);
+}
+
+/// Writes sweep_report beside the results file `out` as <out stem>.summary.md, and the score
+/// table at full precision as <out stem>.summary.csv.
 inline void write_sweep_summary(const std::vector<sweep::run_record>& records, const std::string& out) {
   const fs::path p(out);
   const auto stem = p.parent_path() / p.stem();
-  sweep::write_summary(score_records(records), stem.string() + ".summary.md", stem.string() + ".summary.csv");
+  sweep::write_file_atomically(stem.string() + ".summary.md", sweep_report(records));
+  sweep::write_file_atomically(stem.string() + ".summary.csv", sweep::summary_csv(sweep::summarize(score_records(records))));
 }
 
 /// Runs `jobs` (skipping those `out` already holds), appending one line per finished run to
@@ -378,18 +403,6 @@ inline std::vector<sweep_job> plan(const std::vector<std::string>& tasks, const 
   return jobs;
 }
 
-/// Prints the score table (percentage points): task | method | metric | n | mean ± std |
-/// min | max, for the given tasks and methods in that order.
-inline void print_table(const std::vector<sweep::run_record>& records, std::FILE* out = stdout) {
-  std::fputs(sweep::summary_markdown(sweep::summarize(score_records(records))).c_str(), out);
-  const auto majority = sweep::majority_rates(records);
-  for (const auto& [task, rate] : majority) std::fprintf(out, "\n%s: majority-class rate of the report split %.2f %%\n", task.c_str(), 100 * rate);
-  const auto paired = sweep::paired_rows(records, "vanilla", "accuracy");
-  if (!paired.empty()) {
-    std::fputs("\nPaired against vanilla (same seed: same data order and initialisation), accuracy in points:\n\n", out);
-    std::fputs(sweep::paired_markdown(paired).c_str(), out);
-  }
-}
 
 inline std::vector<sweep_job> common_cli::select_shard(const std::vector<sweep_job>& jobs) {
   const std::optional<sweep::shard> s =

@@ -39,6 +39,7 @@
 #include "ptp/data/jsonl.hpp"
 #include "ptp/data/metrics.hpp"
 
+#include <boost/math/distributions/students_t.hpp>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -436,15 +437,55 @@ namespace detail {
 
 /// A method against the baseline over the seeds both have run (paired: a seed fixes the data
 /// order and the initialisation for every method). `mean_diff` ± `se_diff` is the mean of the
-/// per-seed differences method − baseline and its standard error sd/√n (NaN below 2 seeds);
+/// per-seed differences method − baseline and its standard error sd/√n, with its 95 %
+/// Student-t interval [`ci_low`, `ci_high`] (n − 1 degrees of freedom; NaN below 2 seeds).
 /// `std_ratio` is the method's standard deviation over those seeds divided by the baseline's.
+/// Whether the two spreads differ is Pitman–Morgan's test for paired samples (Pitman 1939,
+/// Morgan 1939): var(a) = var(b) exactly when a + b and a − b are uncorrelated, so
+/// t = r √(n − 2) / √(1 − r²) with r = corr(a + b, a − b) is Student-t with n − 2 degrees of
+/// freedom; `spread_t` is that t (negative: the method spreads less) and `spread_p` its
+/// two-sided p (NaN below 3 seeds). An F-test would be wrong here: the seeds pair the samples.
 struct paired_row {
   std::string task, method, baseline, metric;
   std::size_t n = 0;
   double mean_diff = 0.0;
   double se_diff = std::numeric_limits<double>::quiet_NaN();
+  double ci_low = std::numeric_limits<double>::quiet_NaN();
+  double ci_high = std::numeric_limits<double>::quiet_NaN();
   double std_ratio = std::numeric_limits<double>::quiet_NaN();
+  double spread_t = std::numeric_limits<double>::quiet_NaN();
+  double spread_p = std::numeric_limits<double>::quiet_NaN();
 };
+
+namespace detail {
+/// Pitman–Morgan's t and two-sided p for equal variances of the paired samples a, b (n ≥ 3).
+[[nodiscard]] inline std::pair<double, double> pitman_morgan(const std::vector<double>& a, const std::vector<double>& b) {
+  const std::size_t n = a.size();
+  double ms = 0.0, md = 0.0;
+  for (std::size_t i = 0; i < n; ++i) {
+    ms += a[i] + b[i];
+    md += a[i] - b[i];
+  }
+  ms /= static_cast<double>(n);
+  md /= static_cast<double>(n);
+  double sxy = 0.0, sxx = 0.0, syy = 0.0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double x = a[i] + b[i] - ms, y = a[i] - b[i] - md;
+    sxy += x * y;
+    sxx += x * x;
+    syy += y * y;
+  }
+  // cov(a + b, a − b) = var(a) − var(b): zero covariance is equal spreads. When a − b or a + b
+  // is constant up to rounding, r is rounding noise over rounding noise: the spreads are equal.
+  constexpr double tiny = 1e-20;  // a relative std of 1e-10
+  if (sxy == 0.0 || syy <= tiny * sxx || sxx <= tiny * syy) return {0.0, 1.0};
+  const double r = sxy / std::sqrt(sxx * syy);
+  if (!(std::abs(r) < 1.0)) return {std::copysign(std::numeric_limits<double>::infinity(), r), 0.0};
+  const double t = r * std::sqrt(static_cast<double>(n - 2)) / std::sqrt(1.0 - r * r);
+  const boost::math::students_t_distribution<double> dist(static_cast<double>(n - 2));
+  return {t, 2.0 * boost::math::cdf(boost::math::complement(dist, std::abs(t)))};
+}
+}  // namespace detail
 
 /// The paired rows of every task × method ≠ `baseline` that shares at least one seed with
 /// the baseline, for `metric`; sorted by task, then method. A run key seen twice counts once.
@@ -473,22 +514,35 @@ struct paired_row {
     paired_row row{.task = key.first, .method = key.second, .baseline = baseline, .metric = metric, .n = d.size(), .mean_diff = sd.mean};
     if (d.size() >= 2) {
       row.se_diff = sd.stddev / std::sqrt(static_cast<double>(d.size()));
+      const boost::math::students_t_distribution<double> dist(static_cast<double>(d.size() - 1));
+      const double half = boost::math::quantile(dist, 0.975) * row.se_diff;
+      row.ci_low = row.mean_diff - half;
+      row.ci_high = row.mean_diff + half;
       row.std_ratio = sb.stddev > 0 ? sa.stddev / sb.stddev : std::numeric_limits<double>::infinity();
     }
+    if (d.size() >= 3) std::tie(row.spread_t, row.spread_p) = detail::pitman_morgan(a, b);
     rows.push_back(row);
   }
   return rows;
 }
 
-/// The paired rows as Markdown: task | method | n | method − baseline (mean ± SE) | std ratio.
+/// The paired rows as Markdown: task | method | n | method − baseline (mean ± SE) | its 95 %
+/// interval | std ratio | Pitman–Morgan p for equal spreads.
 [[nodiscard]] inline std::string paired_markdown(const std::vector<paired_row>& rows, const table_options& o = {}) {
-  std::string out = "| task | method | n | − baseline: mean ± SE | std ratio |\n|---|---|---:|---:|---:|\n";
+  std::string out =
+      "| task | method | n | − baseline: mean ± SE | 95 % t-interval | std ratio | equal spread: Pitman–Morgan p |\n"
+      "|---|---|---:|---:|---:|---:|---:|\n";
+  const auto signed_fixed = [&](double v) {
+    std::string sign = v >= 0 ? "+" : "";
+    return sign += detail::fixed(v * o.scale, o.precision);
+  };
   for (const auto& r : rows) {
     const std::string se = std::isfinite(r.se_diff) ? detail::fixed(r.se_diff * o.scale, o.precision) : "n/a";
+    const std::string ci = std::isfinite(r.ci_low) ? signed_fixed(r.ci_low) + " … " + signed_fixed(r.ci_high) : "n/a";
     const std::string ratio = std::isfinite(r.std_ratio) ? detail::fixed(r.std_ratio, 2) : "n/a";
+    const std::string p = std::isfinite(r.spread_p) ? detail::fixed(r.spread_p, 2) : "n/a";
     out += "| " + detail::md_cell(r.task) + " | " + detail::md_cell(r.method) + " − " + detail::md_cell(r.baseline) + " | " +
-           std::to_string(r.n) + " | " + (r.mean_diff >= 0 ? "+" : "") + detail::fixed(r.mean_diff * o.scale, o.precision) + " ± " + se +
-           " | " + ratio + " |\n";
+           std::to_string(r.n) + " | " + signed_fixed(r.mean_diff) + " ± " + se + " | " + ci + " | " + ratio + " | " + p + " |\n";
   }
   return out;
 }

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numbers>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -324,13 +325,63 @@ TEST_CASE("sweep: paired differences against vanilla, std ratio, majority rate",
   CHECK(rows[0].mean_diff == Approx(0.1).margin(1e-12));
   CHECK(rows[0].se_diff == Approx(0.1 / std::sqrt(3.0)).epsilon(1e-9));
   CHECK(rows[0].std_ratio == Approx(std::sqrt(0.03) / 0.1).epsilon(1e-9));
+  // 95 % interval: t(0.975, 2 df) = 4.302652729749464 (Student's table)
+  CHECK(rows[0].ci_low == Approx(0.1 - 4.302652729749464 * 0.1 / std::sqrt(3.0)).epsilon(1e-9));
+  CHECK(rows[0].ci_high == Approx(0.1 + 4.302652729749464 * 0.1 / std::sqrt(3.0)).epsilon(1e-9));
+  // Pitman–Morgan: a + b = {1.1, 1.2, 1.6}, a − b = {0.1, 0, 0.2}: r² = 0.04² / (0.14 × 0.02) = 4/7,
+  // t = r √1 / √(3/7) = 2/√3; with 1 df (Cauchy) the two-sided p is 1 − (2/π) atan t
+  CHECK(rows[0].spread_t == Approx(2.0 / std::sqrt(3.0)).epsilon(1e-9));
+  CHECK(rows[0].spread_p == Approx(1.0 - 2.0 / std::numbers::pi * std::atan(2.0 / std::sqrt(3.0))).epsilon(1e-9));
   const auto md = sw::paired_markdown(rows);
-  CHECK(contains(md, "| T | ptp − vanilla | 3 | +10.00 ± 5.77 | 1.73 |"));
+  CHECK(contains(md, "| T | ptp − vanilla | 3 | +10.00 ± 5.77 | -14.84 … +34.84 | 1.73 | 0.45 |"));
   CHECK(sw::majority_rates(rs).at("T") == 0.25);
   // one seed: no SE, no ratio
   const std::vector<sw::run_record> one{run("T", "vanilla", 1, 0.5), run("T", "ptp", 1, 0.7)};
   const auto r1 = sw::paired_rows(one, "vanilla", "accuracy");
   REQUIRE(r1.size() == 1);
   CHECK(std::isnan(r1[0].se_diff));
-  CHECK(contains(sw::paired_markdown(r1), "+20.00 ± n/a | n/a"));
+  CHECK(std::isnan(r1[0].ci_low));
+  CHECK(std::isnan(r1[0].spread_p));
+  CHECK(contains(sw::paired_markdown(r1), "+20.00 ± n/a | n/a | n/a | n/a |"));
+}
+
+TEST_CASE("sweep: Pitman–Morgan spread test against its textbook form", "[reproduce][sweep]") {
+  // The code correlates a + b with a − b; the textbook writes the same t through the variance
+  // ratio F = var(a)/var(b) and r = corr(a, b): t = (F − 1) √(n − 2) / (2 √(F (1 − r²))).
+  // With 3 df the t distribution's two-sided tail has a closed form:
+  // P(|T| > t) = 1 − (2/π) (atan(t/√3) + (t/√3) / (1 + t²/3)).
+  const double a[] = {0.61, 0.58, 0.66, 0.60, 0.63}, b[] = {0.55, 0.64, 0.70, 0.52, 0.61};
+  std::vector<sw::run_record> rs;
+  for (std::uint64_t s = 1; s <= 5; ++s) {
+    rs.push_back(run("T", "vanilla", s, b[s - 1]));
+    rs.push_back(run("T", "ptp", s, a[s - 1]));
+  }
+  const auto rows = sw::paired_rows(rs, "vanilla", "accuracy");
+  REQUIRE(rows.size() == 1);
+  double ma = 0, mb = 0;
+  for (int i = 0; i < 5; ++i) ma += a[i] / 5, mb += b[i] / 5;
+  double saa = 0, sbb = 0, sab = 0;
+  for (int i = 0; i < 5; ++i) saa += (a[i] - ma) * (a[i] - ma), sbb += (b[i] - mb) * (b[i] - mb), sab += (a[i] - ma) * (b[i] - mb);
+  const double F = saa / sbb, r = sab / std::sqrt(saa * sbb);
+  const double t = (F - 1) * std::sqrt(3.0) / (2 * std::sqrt(F * (1 - r * r)));
+  CHECK(t < 0);  // the method spreads less here
+  CHECK(rows[0].spread_t == Approx(t).epsilon(1e-9));
+  const double u = std::abs(t) / std::sqrt(3.0);
+  CHECK(rows[0].spread_p == Approx(1 - 2 / std::numbers::pi * (std::atan(u) + u / (1 + u * u))).epsilon(1e-9));
+  CHECK(rows[0].std_ratio == Approx(std::sqrt(F)).epsilon(1e-9));
+  // t(0.975, 4 df) = 2.776445105197793
+  const double se = rows[0].se_diff;
+  CHECK(rows[0].ci_high - rows[0].ci_low == Approx(2 * 2.776445105197793 * se).epsilon(1e-9));
+
+  // a constant difference (up to rounding: 0.1 s + 0.25 − 0.1 s is not exactly 0.25): equal
+  // spreads, t = 0 and p = 1, not a correlation of rounding noise
+  std::vector<sw::run_record> shifted;
+  for (std::uint64_t s = 1; s <= 4; ++s) {
+    shifted.push_back(run("T", "vanilla", s, 0.1 * static_cast<double>(s)));
+    shifted.push_back(run("T", "ptp", s, 0.1 * static_cast<double>(s) + 0.25));
+  }
+  const auto sh = sw::paired_rows(shifted, "vanilla", "accuracy");
+  REQUIRE(sh.size() == 1);
+  CHECK(sh[0].spread_t == 0.0);
+  CHECK(sh[0].spread_p == 1.0);
 }

@@ -45,8 +45,8 @@ cols=$(( nt < 3 ? nt : 3 )); rows=$(( (nt + cols - 1) / cols ))
   echo "set output '$out.tmp.png'"
   echo "set multiplot layout $rows,$cols"
   echo "set xtics ($xt) rotate by -30; set xrange [-0.6:$((nm - 1)).6]; set grid ytics"
-  # headroom above the highest seed, so the key never covers a point
-  echo "set offsets 0, 0, graph 0.2, graph 0.05; set key top right horizontal"
+  # the key above the plot, outside it: its 'seeds' sample dot must not read as a seed's score
+  echo "set offsets 0, 0, graph 0.05, graph 0.05; set key above horizontal"
   echo "set ylabel '$metric ($( ((scale == 100)) && echo '%' || echo 'as recorded'))'"
   for ((i = 0; i < nt; i++)); do
     awk -F'\t' -v t="${tasks[i]}" -v sc="$scale" -v list="$(IFS=$'\t'; echo "${methods[*]}")" '

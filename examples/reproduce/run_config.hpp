@@ -124,5 +124,6 @@ struct run_result {
   double text_edits_per_example = 0;      ///< text methods: mean changed words/tokens per example
   double wall_seconds = 0;
   double majority = 0;                    ///< the report split's majority-class rate (fraction), the floor to beat
+  std::size_t report_size = 0;            ///< examples in the report split (the binomial SE of "learned")
 };
 }  // namespace ptp::repro

@@ -197,6 +197,7 @@ inline run_result run_with_step(const run_config& cfg, const run_data& data, con
   run_result res = t.train(train, select, make(resources));
   res.report = evaluate(rep);
   res.majority = majority_rate(rep);
+  res.report_size = rep.size();
   res.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (on_trained) {
     trained_run tr = rm.trained();

@@ -224,7 +224,8 @@ inline void fewglue_defaults(common_cli& cli) {
 
 /// The metrics a run's JSON line records: the report split's under their own names, the
 /// selection split's with a "select_" prefix, and bookkeeping (best_epoch, train_loss,
-/// edits_per_example) that the summary tables leave out.
+/// edits_per_example, the report split's majority rate and size) that the summary tables leave
+/// out.
 inline std::map<std::string, double> record_metrics(const run_result& r) {
   std::map<std::string, double> m = r.report;
   for (const auto& [k, v] : r.select) m["select_" + k] = v;
@@ -234,6 +235,7 @@ inline std::map<std::string, double> record_metrics(const run_result& r) {
   m["train_loss"] = std::isfinite(r.final_train_loss) ? r.final_train_loss : -1.0;
   m["edits_per_example"] = r.text_edits_per_example;
   m["majority"] = r.majority;
+  if (r.report_size > 0) m["report_size"] = static_cast<double>(r.report_size);
   return m;
 }
 
@@ -243,7 +245,7 @@ inline std::vector<sweep::run_record> score_records(const std::vector<sweep::run
   for (auto& r : out)
     for (auto it = r.metrics.begin(); it != r.metrics.end();)
       it = (it->first == "best_epoch" || it->first == "best_step" || it->first == "steps" || it->first == "train_loss" ||
-            it->first == "edits_per_example" || it->first == "majority") ? r.metrics.erase(it) : std::next(it);
+            it->first == "edits_per_example" || it->first == "majority" || it->first == "report_size") ? r.metrics.erase(it) : std::next(it);
   return out;
 }
 
@@ -269,14 +271,19 @@ inline fs::path checkpoint_path(const fs::path& dir, const std::string& task, co
 }
 
 /// The score table (percentage points): task | method | metric | n | mean ± std | min | max;
-/// then each task's majority-class rate and every method paired against vanilla (mean
-/// difference ± SE with its 95 % interval, std ratio, Pitman–Morgan p).
+/// then each task's majority-class rate, whether each method learned (where the records carry
+/// the report split's size), and every method paired against vanilla (mean difference ± SE
+/// with its 95 % interval, std ratio, Pitman–Morgan p).
 inline std::string sweep_report(const std::vector<sweep::run_record>& records) {
   std::string out = sweep::summary_markdown(sweep::summarize(score_records(records)));
   char line[256];
   for (const auto& [task, rate] : sweep::majority_rates(records)) {
     std::snprintf(line, sizeof line, "\n%s: majority-class rate of the report split %.2f %%\n", task.c_str(), 100 * rate);
     out += line;
+  }
+  if (const auto verdicts = sweep::learned_rows(records, "accuracy"); !verdicts.empty()) {
+    out += "\nLearned = mean accuracy at least 2 binomial standard errors √(p(1 − p)/n) above the majority rate p:\n\n";
+    out += sweep::learned_markdown(verdicts);
   }
   const auto paired = sweep::paired_rows(records, "vanilla", "accuracy");
   if (!paired.empty()) {

@@ -556,6 +556,55 @@ namespace detail {
   return out;
 }
 
+/// Whether a method learned: its mean `metric` over seeds against the bar majority + 2 binomial
+/// standard errors of the report split, √(p(1 − p)/n) with p the majority rate and n the split's
+/// size (metrics "majority" and "report_size" of the task's first record that has both).
+struct learned_row {
+  std::string task, method, metric;
+  std::size_t seeds = 0;
+  double mean = 0.0;
+  double majority = 0.0;
+  std::size_t report_size = 0;
+  double bar = 0.0;
+  bool learned = false;
+};
+
+/// The learned rows of every task × method whose task's records carry the majority rate and the
+/// report split's size; sorted by task, then method. A run key seen twice counts once.
+[[nodiscard]] inline std::vector<learned_row> learned_rows(const std::vector<run_record>& records, const std::string& metric) {
+  std::map<std::string, std::pair<double, double>> split;  // task → (majority, size)
+  for (const auto& r : records) {
+    const auto p = r.metrics.find("majority"), n = r.metrics.find("report_size");
+    if (p != r.metrics.end() && n != r.metrics.end() && n->second >= 1) split.emplace(r.task, std::pair{p->second, n->second});
+  }
+  std::set<std::string> seen;
+  std::map<std::pair<std::string, std::string>, std::vector<double>> values;
+  for (const auto& r : records) {
+    if (!seen.insert(r.run_key()).second || !split.contains(r.task)) continue;
+    if (const auto it = r.metrics.find(metric); it != r.metrics.end()) values[{r.task, r.method}].push_back(it->second);
+  }
+  std::vector<learned_row> rows;
+  for (const auto& [key, v] : values) {
+    const auto [p, n] = split.at(key.first);
+    learned_row row{.task = key.first, .method = key.second, .metric = metric, .seeds = v.size(), .mean = data::summarize(v).mean,
+                    .majority = p, .report_size = static_cast<std::size_t>(n)};
+    row.bar = p + 2.0 * std::sqrt(p * (1.0 - p) / n);
+    row.learned = row.mean >= row.bar;
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+/// The learned rows as Markdown: task | method | seeds | mean | majority | n | bar | learned.
+[[nodiscard]] inline std::string learned_markdown(const std::vector<learned_row>& rows, const table_options& o = {}) {
+  std::string out = "| task | method | seeds | mean | majority | report n | bar | learned |\n|---|---|---:|---:|---:|---:|---:|---|\n";
+  for (const auto& r : rows)
+    out += "| " + detail::md_cell(r.task) + " | " + detail::md_cell(r.method) + " | " + std::to_string(r.seeds) + " | " +
+           detail::fixed(r.mean * o.scale, o.precision) + " | " + detail::fixed(r.majority * o.scale, o.precision) + " | " +
+           std::to_string(r.report_size) + " | " + detail::fixed(r.bar * o.scale, o.precision) + " | " + (r.learned ? "yes" : "no") + " |\n";
+  return out;
+}
+
 /// Writes both summary tables, each atomically.
 inline void write_summary(const std::vector<run_record>& records, const std::filesystem::path& markdown,
                           const std::filesystem::path& csv, const table_options& o = {}) {

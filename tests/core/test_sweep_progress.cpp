@@ -345,6 +345,28 @@ TEST_CASE("sweep: paired differences against vanilla, std ratio, majority rate",
   CHECK(contains(sw::paired_markdown(r1), "+20.00 ± n/a | n/a | n/a | n/a |"));
 }
 
+TEST_CASE("sweep: learned = mean at least 2 binomial SE above the majority rate", "[reproduce][sweep]") {
+  // CB's held-out split: 96 of 186 in the majority class, SE √(p(1 − p)/186) = 3.664 points,
+  // so the bar is 51.613 + 7.329 = 58.942 %: a mean of 59.0 % learned, 58.9 % did not.
+  std::vector<sw::run_record> rs{run("CB", "a", 1, 0.58), run("CB", "a", 2, 0.60), run("CB", "b", 1, 0.588),
+                                 run("CB", "b", 2, 0.590), run("RTE", "a", 1, 0.9)};
+  for (auto& r : rs) r.metrics["majority"] = r.task == "CB" ? 96.0 / 186 : 0.5;
+  for (auto& r : rs)
+    if (r.task == "CB") r.metrics["report_size"] = 186;  // RTE's records lack the size: no verdict
+  const auto rows = sw::learned_rows(rs, "accuracy");
+  REQUIRE(rows.size() == 2);
+  const double bar = 96.0 / 186 + 2 * std::sqrt(96.0 / 186 * 90.0 / 186 / 186);
+  CHECK(bar == Approx(0.589415).margin(1e-6));
+  CHECK(rows[0].method == "a");
+  CHECK(rows[0].bar == Approx(bar).epsilon(1e-12));
+  CHECK(rows[0].mean == Approx(0.59).epsilon(1e-12));
+  CHECK(rows[0].learned);
+  CHECK(rows[1].method == "b");
+  CHECK_FALSE(rows[1].learned);
+  CHECK(contains(sw::learned_markdown(rows), "| CB | a | 2 | 59.00 | 51.61 | 186 | 58.94 | yes |"));
+  CHECK(contains(sw::learned_markdown(rows), "| CB | b | 2 | 58.90 | 51.61 | 186 | 58.94 | no |"));
+}
+
 TEST_CASE("sweep: Pitman–Morgan spread test against its textbook form", "[reproduce][sweep]") {
   // The code correlates a + b with a − b; the textbook writes the same t through the variance
   // ratio F = var(a)/var(b) and r = corr(a, b): t = (F − 1) √(n − 2) / (2 √(F (1 − r²))).

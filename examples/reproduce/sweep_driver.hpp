@@ -410,7 +410,6 @@ inline std::vector<sweep_job> plan(const std::vector<std::string>& tasks, const 
   return jobs;
 }
 
-
 inline std::vector<sweep_job> common_cli::select_shard(const std::vector<sweep_job>& jobs) {
   const std::optional<sweep::shard> s =
       !shard.empty() ? std::optional(sweep::parse_shard(shard)) : sweep::slurm_shard([](const char* n) { return std::getenv(n); });
